@@ -1,0 +1,3 @@
+//! Effects: network namespaces, rtnetlink, sysctls, processes inside namespaces.
+
+pub mod plan;

@@ -1,0 +1,8 @@
+//! labctl: a Kubernetes-shaped network lab out of real Linux kernel parts.
+
+pub mod cli;
+pub mod cluster;
+pub mod kernel;
+pub mod output;
+pub mod spec;
+pub mod store;

@@ -1,0 +1,1 @@
+//! kubectl-like tables and -o wide|yaml|json, containerlab-like inspect table.

@@ -1,0 +1,9 @@
+//! Topology and manifest parsing and validation; every error carries file:line:col.
+
+pub mod error;
+pub mod model;
+mod parse;
+
+pub use error::{SpecError, SpecErrors};
+pub use model::*;
+pub use parse::{load, load_str};

@@ -1,0 +1,1 @@
+//! /run/labctl/<lab>/: lab state under a lock, written atomically.
