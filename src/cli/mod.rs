@@ -1,3 +1,66 @@
+//! The command line: one small module per verb (load → resolve → plan → apply → print).
+
+mod deploy;
+mod destroy;
+mod exec;
+mod get;
+mod inspect;
+mod labs;
+mod selector;
+mod validate;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "labctl",
+    version,
+    about = "Kubernetes-shaped network labs out of real Linux kernel parts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a lab from a topology file
+    Deploy(deploy::Args),
+    /// Remove a lab and every trace of it
+    Destroy(destroy::Args),
+    /// Show the running labs' nodes and pods (like containerlab inspect)
+    Inspect(inspect::Args),
+    /// Show objects of a lab (like kubectl get)
+    Get(get::Args),
+    /// Run a command inside a node or pod (like kubectl exec)
+    Exec(exec::Args),
+    /// Check a topology file without touching the system
+    Validate(validate::Args),
+}
+
 pub fn main() -> i32 {
-    0
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Deploy(a) => deploy::run(a),
+        Command::Destroy(a) => destroy::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Get(a) => get::run(a),
+        Command::Exec(a) => exec::run(a),
+        Command::Validate(a) => validate::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", render_error(&e));
+            1
+        }
+    }
+}
+
+/// Input errors print as they are (file:line:col: error: ...); others with their causes.
+fn render_error(e: &anyhow::Error) -> String {
+    if let Some(spec) = e.downcast_ref::<crate::spec::SpecErrors>() {
+        return spec.to_string();
+    }
+    format!("error: {e:#}")
 }

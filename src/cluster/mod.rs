@@ -1,3 +1,17 @@
 //! Pure: IPAM, scheduling, controllers and EndpointSlices over the parsed topology.
 
+pub mod controllers;
+pub mod endpoints;
+pub mod ipam;
+pub mod names;
+pub mod netplan;
+pub mod podfiles;
+pub mod resolve;
+pub mod scheduler;
 pub mod state;
+
+pub use resolve::resolve;
+pub use state::LabState;
+
+#[cfg(test)]
+mod tests;

@@ -150,6 +150,10 @@ pub struct PodState {
     pub host_veth: String,
     /// The pod's hostname (spec.hostname, else the pod name).
     pub hostname: String,
+    /// spec.hostname as written (StatefulSet pods: the pod name); None when the
+    /// hostname merely defaults to the pod name. Endpoints carry only this one.
+    #[serde(default)]
+    pub spec_hostname: Option<String>,
     pub subdomain: Option<String>,
     pub restart_policy: String,
     pub init_containers: Vec<ContainerState>,
@@ -230,9 +234,7 @@ impl LabState {
     }
 
     pub fn pod(&self, namespace: &str, name: &str) -> Option<&PodState> {
-        self.pods
-            .iter()
-            .find(|p| p.namespace == namespace && p.name == name)
+        self.pods.iter().find(|p| p.namespace == namespace && p.name == name)
     }
 
     /// Every netns the lab owns, in creation order (fabric, nodes, pods).

@@ -1,3 +1,14 @@
 //! Effects: network namespaces, rtnetlink, sysctls, processes inside namespaces.
 
+pub mod addresses;
+pub mod apply;
+pub mod error;
+pub mod exec;
+pub mod links;
+pub mod netlink;
+pub mod netns;
 pub mod plan;
+pub mod routes;
+pub mod sysctl;
+pub mod teardown;
+pub mod threads;

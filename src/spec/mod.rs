@@ -3,6 +3,7 @@
 pub mod error;
 pub mod model;
 mod parse;
+mod validate;
 
 pub use error::{SpecError, SpecErrors};
 pub use model::*;

@@ -1,11 +1,72 @@
+//! Reading a topology file and the manifests it lists into the model, then checking the
+//! whole of it. Every problem found is reported, each with its place and a hint.
+
+mod manifests;
+mod pod;
+mod service;
+mod topology;
+mod workload;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
 use std::path::Path;
 
-use super::{SpecErrors, Topology};
+use self::manifests::Sources;
+use self::yaml::Cx;
+use super::validate;
+use super::{Pos, SpecError, SpecErrors, Topology};
 
-pub fn load(_path: &Path) -> Result<Topology, SpecErrors> {
-    todo!()
+/// Reads the topology file at `path`; manifest paths are relative to its directory.
+pub fn load(path: &Path) -> Result<Topology, SpecErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        let pos = Pos {
+            file: file.clone(),
+            line: 1,
+            col: 1,
+        };
+        SpecError::new(&pos, format!("cannot read the topology file: {error}"))
+            .hint("check the path of the topology file")
+    })?;
+    let base_dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    load_str(&file, &text, base_dir)
 }
 
-pub fn load_str(_file: &str, _text: &str, _base_dir: &Path) -> Result<Topology, SpecErrors> {
-    todo!()
+/// Reads a topology given as text. `file` is how it is named in messages; manifest files
+/// are read from `base_dir` and named relative to `file`'s directory.
+pub fn load_str(file: &str, text: &str, base_dir: &Path) -> Result<Topology, SpecErrors> {
+    let sources = Sources {
+        topology_file: file.to_string(),
+        read_dir: base_dir.to_path_buf(),
+        display_dir: Path::new(file).parent().unwrap_or(Path::new("")).to_path_buf(),
+    };
+    let mut cx = Cx::new(file);
+    let topology = topology::parse(&mut cx, text, &sources);
+    if let Some(topology) = &topology {
+        cx.errors.extend(validate::validate(topology, &cx.named_target_ports));
+    }
+    match topology {
+        Some(mut topology) if cx.errors.is_empty() => {
+            topology.warnings = in_reading_order(cx.warnings, &cx.files, |(pos, _)| pos)
+                .into_iter()
+                .map(|(_, warning)| warning)
+                .collect();
+            Ok(topology)
+        }
+        _ => Err(SpecErrors(in_reading_order(cx.errors, &cx.files, |e| &e.pos))),
+    }
+}
+
+/// Diagnostics sorted by file (in the order files were read) and by place within each file.
+fn in_reading_order<T>(mut items: Vec<T>, files: &[String], pos: impl Fn(&T) -> &Pos) -> Vec<T> {
+    items.sort_by_cached_key(|item| {
+        let pos = pos(item);
+        (files.iter().position(|f| *f == pos.file), pos.line, pos.col)
+    });
+    items
 }

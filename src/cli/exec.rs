@@ -1,0 +1,103 @@
+use anyhow::{Result, bail};
+
+use crate::cluster::LabState;
+use crate::kernel::exec::{ExecOptions, exec_in};
+use crate::store::Store;
+
+use super::labs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Lab (optional when exactly one runs or the target is unique)
+    #[arg(long)]
+    lab: Option<String>,
+    /// Namespace of the pod
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    namespace: String,
+    /// Accepted for kubectl compatibility: stdin is always passed through
+    #[arg(short = 'i', long = "stdin")]
+    _stdin: bool,
+    /// Accepted for kubectl compatibility: the terminal is always passed through
+    #[arg(short = 't', long = "tty")]
+    _tty: bool,
+    /// Node name, pod name or network namespace name
+    target: String,
+    /// Command and arguments
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+/// Where a command runs.
+struct Target {
+    netns: String,
+    hostname: String,
+    /// Pods see their own /etc/resolv.conf, hosts and hostname.
+    is_pod: bool,
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let store = Store::open();
+    let target = match &args.lab {
+        Some(lab) => find(&labs::load(&store, lab)?, &args.target, &args.namespace)?,
+        None => find_in_any(&store, &args.target, &args.namespace)?,
+    };
+    let opts = ExecOptions {
+        hostname: Some(target.hostname),
+        etc_overlay: target.is_pod,
+    };
+    exec_in(&target.netns, &opts, &args.command)
+}
+
+fn find(lab: &LabState, name: &str, namespace: &str) -> Result<Target> {
+    lookup(lab, name, namespace).ok_or_else(|| {
+        anyhow::anyhow!(
+            "lab {}: no node or pod {name:?} in namespace {namespace:?}\n  hint: `labctl get pods -A --lab {}` lists the pods",
+            lab.name,
+            lab.name
+        )
+    })
+}
+
+fn lookup(lab: &LabState, name: &str, namespace: &str) -> Option<Target> {
+    if let Some(node) = lab.nodes.iter().find(|n| n.name == name || n.netns == name) {
+        return Some(Target {
+            netns: node.netns.clone(),
+            hostname: node.name.clone(),
+            is_pod: false,
+        });
+    }
+    lab.pods
+        .iter()
+        .find(|p| (p.name == name && p.namespace == namespace) || p.netns == name)
+        .map(|p| Target {
+            netns: p.netns.clone(),
+            hostname: p.hostname.clone(),
+            is_pod: true,
+        })
+}
+
+/// Without --lab: the one lab running, or the one lab that has such a target.
+fn find_in_any(store: &Store, name: &str, namespace: &str) -> Result<Target> {
+    let labs = store.list();
+    if labs.len() == 1 {
+        return find(&store.load(&labs[0])?, name, namespace);
+    }
+    let mut found = Vec::new();
+    for lab in &labs {
+        if let Some(t) = store.load(lab).ok().and_then(|s| lookup(&s, name, namespace)) {
+            found.push((lab.clone(), t));
+        }
+    }
+    match found.len() {
+        0 if labs.is_empty() => bail!("no lab is running; deploy one with `labctl deploy TOPOLOGY`"),
+        0 => bail!(
+            "no running lab has a node or pod {name:?} in namespace {namespace:?} (labs: {})",
+            labs.join(", ")
+        ),
+        1 => Ok(found.pop().expect("one element").1),
+        _ => bail!(
+            "{name:?} exists in several labs ({}); choose one with --lab NAME",
+            found.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}

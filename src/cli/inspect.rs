@@ -1,0 +1,50 @@
+use anyhow::Result;
+
+use crate::cluster::LabState;
+use crate::output::inspect::{self as printer, InspectFormat};
+use crate::store::Store;
+
+use super::labs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Only this lab (default: every running lab)
+    #[arg(long)]
+    lab: Option<String>,
+    /// Every running lab (the default; accepted for containerlab compatibility)
+    #[arg(short = 'a', long, conflicts_with = "lab")]
+    all: bool,
+    /// Output format
+    #[arg(short = 'f', long = "format", default_value = "table")]
+    format: Format,
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let store = Store::open();
+    let labs: Vec<LabState> = match &args.lab {
+        Some(name) => vec![labs::load(&store, name)?],
+        None => store.list().iter().filter_map(|l| store.load(l).ok()).collect(),
+    };
+    if labs.is_empty() && args.format == Format::Table {
+        eprintln!("no lab is running");
+        return Ok(0);
+    }
+    print!("{}", render(&labs, args.format));
+    Ok(0)
+}
+
+pub fn render(labs: &[LabState], format: Format) -> String {
+    printer::render(
+        labs,
+        match format {
+            Format::Table => InspectFormat::Table,
+            Format::Json => InspectFormat::Json,
+        },
+    )
+}

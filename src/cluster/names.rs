@@ -1,0 +1,111 @@
+//! Deterministic names: kind's node names, Kubernetes' generated pod names,
+//! Calico's host-side veth names, and the lab's netns names.
+
+use data_encoding::HEXLOWER;
+use sha2::{Digest, Sha256};
+
+/// kind names the first control-plane `<cluster>-control-plane` and workers
+/// `<cluster>-worker`, `<cluster>-worker2`, ... (kind pkg/cluster/internal/create/actions/config).
+pub fn node_name(lab: &str, worker_index: Option<usize>) -> String {
+    match worker_index {
+        None => format!("{lab}-control-plane"),
+        Some(0) => format!("{lab}-worker"),
+        Some(i) => format!("{lab}-worker{}", i + 1),
+    }
+}
+
+/// Lab names, namespaces and pod names never contain '.', but a pod name may, so
+/// `<lab>.<namespace>.<pod>` is unambiguous and never collides with a node name.
+pub fn pod_netns(lab: &str, namespace: &str, pod: &str) -> String {
+    format!("{lab}.{namespace}.{pod}")
+}
+
+pub fn fabric_netns(lab: &str) -> String {
+    format!("{lab}.fabric")
+}
+
+/// Calico names the host side of a pod's veth `cali` + the first 11 hex digits of
+/// a hash of the workload id (libcalico-go `VethNameForWorkload`), 15 bytes: the
+/// kernel's IFNAMSIZ limit. Calico hashes with SHA-1; SHA-256 serves the same purpose.
+pub fn host_veth(namespace: &str, pod: &str) -> String {
+    let digest = Sha256::digest(format!("{namespace}.{pod}").as_bytes());
+    format!("cali{}", &HEXLOWER.encode(&digest)[..11])
+}
+
+/// The alphabet of apimachinery's `rand.SafeEncodeString`: no vowels and no
+/// characters that look alike, so generated names never spell words.
+const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// `n` characters of the safe alphabet derived from `seed`: what Kubernetes makes
+/// randomly (pod name suffixes, pod-template-hash), made reproducible.
+pub fn safe_string(seed: &str, n: usize) -> String {
+    let digest = Sha256::digest(seed.as_bytes());
+    digest
+        .iter()
+        .take(n)
+        .map(|b| SAFE_ALPHABET[*b as usize % SAFE_ALPHABET.len()] as char)
+        .collect()
+}
+
+/// The ReplicaSet's `pod-template-hash` label: 10 safe characters, as a Deployment
+/// controller computes from the pod template (here: from what identifies it).
+pub fn pod_template_hash(lab: &str, namespace: &str, deployment: &str, template: &str) -> String {
+    safe_string(&format!("{lab}/{namespace}/{deployment}/{template}"), 10)
+}
+
+/// `<prefix>-<5 safe chars>`, the `generateName` form used for ReplicaSet and
+/// DaemonSet pods and for EndpointSlices.
+pub fn generated_name(prefix: &str, seed: &str) -> String {
+    format!("{prefix}-{}", safe_string(seed, 5))
+}
+
+/// A UUID-shaped, stable uid for an object.
+pub fn uid(seed: &str) -> String {
+    let hex = HEXLOWER.encode(&Sha256::digest(seed.as_bytes()));
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_names_follow_kind() {
+        assert_eq!(node_name("lab", None), "lab-control-plane");
+        assert_eq!(node_name("lab", Some(0)), "lab-worker");
+        assert_eq!(node_name("lab", Some(1)), "lab-worker2");
+        assert_eq!(node_name("lab", Some(9)), "lab-worker10");
+    }
+
+    #[test]
+    fn host_veth_fits_ifnamsiz_and_differs_per_pod() {
+        let a = host_veth("default", "redis-0");
+        let b = host_veth("default", "redis-1");
+        assert_eq!(a.len(), 15);
+        assert!(a.starts_with("cali"));
+        assert_ne!(a, b);
+        assert_eq!(a, host_veth("default", "redis-0"));
+    }
+
+    #[test]
+    fn safe_strings_use_only_the_safe_alphabet() {
+        let s = safe_string("x", 32);
+        assert_eq!(s.len(), 32);
+        assert!(s.bytes().all(|c| SAFE_ALPHABET.contains(&c)));
+        assert_ne!(safe_string("x", 5), safe_string("y", 5));
+    }
+
+    #[test]
+    fn uid_is_uuid_shaped() {
+        let u = uid("default/redis-0");
+        assert_eq!(u.len(), 36);
+        assert_eq!(u.matches('-').count(), 4);
+    }
+}

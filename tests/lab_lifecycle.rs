@@ -1,0 +1,139 @@
+//! Deploy, use and destroy real labs (root). Each test has its own lab name.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn seed_lab_pods_reach_each_other_across_nodes() {
+    let lab = Lab::seed("seed");
+    let pods = lab.pods_json();
+    let items = pods["items"].as_array().unwrap();
+    let node_of = |pod: &str| {
+        items.iter().find(|p| p["metadata"]["name"] == pod).unwrap()["spec"]["nodeName"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // redis-0 and redis-2 are spread over different nodes
+    assert_ne!(node_of("redis-0"), node_of("redis-2"));
+    let redis2 = lab.pod_ip("redis-2");
+    let out = ok(lab.exec("redis-0", &["ping", "-c1", "-W2", &redis2]));
+    assert!(out.contains("1 received"), "{out}");
+    // a pod reaches a node other than its own
+    let worker2 = format!("{}-worker2", lab.name);
+    let nodes: serde_json::Value = serde_json::from_str(&ok(lab.labctl(&["get", "nodes", "-o", "json"]))).unwrap();
+    let worker2_ip = nodes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["metadata"]["name"] == worker2.as_str())
+        .unwrap()["status"]["addresses"][0]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = ok(lab.exec("redis-0", &["ping", "-c1", "-W2", &worker2_ip]));
+    assert!(out.contains("1 received"), "{out}");
+    lab.destroy();
+}
+
+#[test]
+fn nodes_are_named_like_kind_and_pods_are_visible_to_ip_netns() {
+    let lab = Lab::seed("names");
+    let ns = netns_of(&lab.name);
+    for node in ["control-plane", "worker", "worker2"] {
+        assert!(ns.contains(&format!("{}-{node}", lab.name)), "{ns:?}");
+    }
+    let pod_ns = format!("{}.default.redis-0", lab.name);
+    assert!(ns.contains(&pod_ns), "{ns:?}");
+    // `ip netns exec` bind-mounts /etc/netns/<name>/resolv.conf over /etc/resolv.conf
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &pod_ns, "cat", "/etc/resolv.conf"])
+        .output()
+        .unwrap();
+    let resolv = String::from_utf8_lossy(&out.stdout);
+    assert!(resolv.contains("nameserver 10.96.0.10"), "{resolv}");
+    assert!(
+        resolv.contains("search default.svc.cluster.local svc.cluster.local cluster.local"),
+        "{resolv}"
+    );
+    // labctl exec sees the same files and the pod's hostname
+    let hosts = ok(lab.exec("redis-0", &["cat", "/etc/hosts"]));
+    assert!(
+        hosts.contains("redis-0.redis-headless.default.svc.cluster.local\tredis-0"),
+        "{hosts}"
+    );
+    assert_eq!(ok(lab.exec("redis-0", &["hostname"])).trim(), "redis-0");
+    // a node runs commands too
+    let routes = ok(lab.exec(&format!("{}-worker", lab.name), &["ip", "route"]));
+    assert!(routes.contains("default via 172.18.0.1 dev eth0"), "{routes}");
+    lab.destroy();
+}
+
+#[test]
+fn exec_returns_the_exit_code_of_the_command() {
+    let lab = Lab::seed("exit");
+    let out = lab.exec("redis-1", &["sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    lab.destroy();
+}
+
+#[test]
+fn a_running_lab_name_is_refused_and_destroy_is_idempotent() {
+    let lab = Lab::seed("twice");
+    let again = labctl(&["deploy", lab.topology.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("already running"), "{}", stderr(&again));
+    lab.destroy();
+    let out = labctl(&["destroy", &lab.name]);
+    assert!(out.status.success(), "second destroy: {}", stderr(&out));
+}
+
+#[test]
+fn destroy_works_from_saved_state_after_the_topology_file_is_gone() {
+    let lab = Lab::seed("gone");
+    std::fs::remove_file(&lab.topology).unwrap();
+    lab.destroy();
+}
+
+#[test]
+fn destroy_by_topology_file() {
+    let lab = Lab::seed("byfile");
+    ok(labctl(&["destroy", "-t", lab.topology.to_str().unwrap()]));
+    assert!(netns_of(&lab.name).is_empty());
+}
+
+#[test]
+fn a_deploy_that_fails_half_way_leaves_nothing_behind() {
+    for phase in ["namespaces", "links", "addresses", "routes"] {
+        let name = lab_name(&format!("fail-{phase}"));
+        let topo = seed_topology(&scratch(&format!("fail-{phase}")), &name);
+        let out = labctl_env(&["deploy", topo.to_str().unwrap()], &[("LABCTL_INJECT_FAILURE", phase)]);
+        assert!(!out.status.success(), "deploy with failure after {phase} succeeded");
+        assert!(stderr(&out).contains("injected failure"), "{}", stderr(&out));
+        assert_eq!(netns_of(&name), Vec::<String>::new(), "after failure in {phase}");
+        assert!(!std::path::Path::new("/run/labctl").join(&name).exists());
+        assert!(
+            !std::path::Path::new("/etc/netns")
+                .join(format!("{name}.default.redis-0"))
+                .exists()
+        );
+    }
+}
+
+#[test]
+fn two_labs_with_identical_subnets_do_not_interfere() {
+    let a = Lab::seed("twin-a");
+    let b = Lab::seed("twin-b");
+    // same addresses in both labs
+    assert_eq!(a.pod_ip("redis-2"), b.pod_ip("redis-2"));
+    let ip = a.pod_ip("redis-2");
+    // each lab's pod answers within its own lab
+    ok(a.exec("redis-0", &["ping", "-c1", "-W2", &ip]));
+    ok(b.exec("redis-0", &["ping", "-c1", "-W2", &ip]));
+    // removing one lab leaves the other working
+    a.destroy();
+    let out = ok(b.exec("redis-0", &["ping", "-c1", "-W2", &ip]));
+    assert!(out.contains("1 received"), "{out}");
+    b.destroy();
+}
