@@ -19,8 +19,9 @@ pub struct PodIntent {
     pub restart_policy: String,
     pub init_containers: Vec<ContainerState>,
     pub containers: Vec<ContainerState>,
-    /// spec.nodeName (or the node a DaemonSet pod is bound to).
+    /// spec.nodeName (or the node a DaemonSet pod is bound to), and where it was written.
     pub node: Option<String>,
+    pub node_pos: Pos,
     /// Index of the workload (or bare pod) in the topology, for spreading.
     pub group: usize,
     /// Where the object that wants this pod was written.
@@ -82,7 +83,7 @@ fn expand_deployment(lab: &str, w: &spec::Workload, group: usize, out: &mut Expa
             Some(owner),
             &w.template.spec,
             group,
-            &w.meta.pos,
+            &w.replicas.pos,
         ));
     }
     out.workloads
@@ -102,7 +103,7 @@ fn expand_statefulset(lab: &str, w: &spec::Workload, group: usize, out: &mut Exp
             kind: "StatefulSet".into(),
             name: name.clone(),
         };
-        let mut p = intent(&pod, ns, labels, Some(owner), &w.template.spec, group, &w.meta.pos);
+        let mut p = intent(&pod, ns, labels, Some(owner), &w.template.spec, group, &w.replicas.pos);
         p.spec_hostname = Some(pod.clone());
         p.subdomain = service.clone();
         out.pods.push(p);
@@ -157,6 +158,7 @@ fn intent(
         init_containers: spec.init_containers.iter().map(container_state).collect(),
         containers: spec.containers.iter().map(container_state).collect(),
         node: spec.node_name.as_ref().map(|n| n.value.clone()),
+        node_pos: spec.node_name.as_ref().map_or_else(|| pos.clone(), |n| n.pos.clone()),
         group,
         pos: pos.clone(),
     }

@@ -124,7 +124,7 @@ fn place_pods(lab: &str, intents: &[PodIntent], nodes: &[NodeState], now: &str) 
                 None => {
                     errors.push(
                         SpecError::new(
-                            &p.pos,
+                            &p.node_pos,
                             format!("pod {}: nodeName {name} is not a node of this lab", p.name),
                         )
                         .hint(format!(
