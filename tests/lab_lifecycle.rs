@@ -137,3 +137,39 @@ fn two_labs_with_identical_subnets_do_not_interfere() {
     assert!(out.contains("1 received"), "{out}");
     b.destroy();
 }
+
+#[test]
+fn destroy_all_removes_every_lab_of_its_state_directory() {
+    // A private state directory, so that --all sees only this test's labs.
+    let run_dir = scratch("all-state");
+    let env = [("LABCTL_RUN_DIR", run_dir.to_str().unwrap())];
+    let names = [lab_name("all-a"), lab_name("all-b")];
+    for name in &names {
+        let topo = seed_topology(&scratch(name), name);
+        ok(labctl_env(&["deploy", topo.to_str().unwrap()], &env));
+    }
+    let inspect = ok(labctl_env(&["inspect", "-f", "json"], &env));
+    for name in &names {
+        assert!(inspect.contains(name.as_str()), "{inspect}");
+        assert!(!netns_of(name).is_empty());
+    }
+    ok(labctl_env(&["destroy", "--all"], &env));
+    for name in &names {
+        assert_eq!(netns_of(name), Vec::<String>::new());
+    }
+    assert!(!run_dir.exists() || std::fs::read_dir(&run_dir).unwrap().next().is_none());
+}
+
+#[test]
+fn a_namespace_that_exists_already_is_never_taken_over() {
+    let name = lab_name("clash");
+    let topo = seed_topology(&scratch("clash"), &name);
+    let foreign = format!("{name}-worker");
+    labctl::kernel::netns::create(&foreign).unwrap();
+    let out = labctl(&["deploy", topo.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    // the foreign namespace is left alone and the lab created nothing
+    assert_eq!(netns_of(&name), vec![foreign.clone()]);
+    labctl::kernel::netns::delete(&foreign).unwrap();
+}

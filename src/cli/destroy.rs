@@ -80,6 +80,9 @@ pub fn remove_lab(store: &Store, lab: &str, lock: LabLock, state: Option<&LabSta
     }
     names.reverse();
     let mut errors = kernel::teardown::teardown(&names);
+    // The pods' /etc/netns/<name>/ entries are gone; drop the parent too once empty
+    // (remove_dir refuses a non-empty directory, e.g. another lab's).
+    let _ = std::fs::remove_dir(kernel::netns::ETC_DIR);
     if let Err(e) = store.remove(lab, lock) {
         errors.push(e);
     }
