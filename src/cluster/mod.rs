@@ -9,6 +9,7 @@ pub mod podfiles;
 pub mod resolve;
 pub mod scheduler;
 pub mod state;
+pub mod system;
 
 pub use resolve::resolve;
 pub use state::LabState;

@@ -13,6 +13,7 @@ use super::ipam::{self, ClusterIpAllocator};
 use super::names;
 use super::scheduler::{self, Slot};
 use super::state::*;
+use super::system;
 
 /// The namespaces every cluster has.
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-node-lease", "kube-public", "kube-system"];
@@ -21,17 +22,14 @@ pub fn resolve(topo: &Topology, topology_file: &str, now: &str) -> Result<LabSta
     let lab = topo.name.value.as_str();
     let networking = networking_state(&topo.networking);
     let nodes = nodes(topo, &networking)?;
-    let expansion = controllers::expand(
-        lab,
-        &topo.objects,
-        &nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
-    );
-    let pods = place_pods(lab, &expansion.pods, &nodes, now)?;
-    let services = services(lab, topo, &networking, now)?;
     let control_plane = nodes
         .iter()
         .find(|n| n.role == Role::ControlPlane)
         .expect("the spec layer guarantees one control-plane node");
+    let objects = with_system_objects(&topo.objects, &control_plane.name)?;
+    let expansion = controllers::expand(lab, &objects, &nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>());
+    let pods = place_pods(lab, &expansion.pods, &nodes, now)?;
+    let services = services(lab, topo, &networking, now)?;
     let endpoint_slices = endpoints::endpoint_slices(lab, &services, &pods, control_plane);
     Ok(LabState {
         name: lab.to_string(),
@@ -46,6 +44,39 @@ pub fn resolve(topo: &Topology, topology_file: &str, now: &str) -> Result<LabSta
         services,
         endpoint_slices,
     })
+}
+
+/// The cluster's own objects first (kind creates them before anything is applied),
+/// then the user's; a user object may not take a system object's name.
+fn with_system_objects(user: &[Object], control_plane: &str) -> Result<Vec<Object>, SpecErrors> {
+    let system = system::objects(control_plane);
+    let errors: Vec<SpecError> = user
+        .iter()
+        .filter(|u| {
+            system.iter().any(|s| {
+                s.kind() == u.kind()
+                    && s.meta().namespace.value == u.meta().namespace.value
+                    && s.meta().name.value == u.meta().name.value
+            })
+        })
+        .map(|u| {
+            let m = u.meta();
+            SpecError::new(
+                &m.name.pos,
+                format!(
+                    "{} {}/{} is created by the cluster itself",
+                    u.kind(),
+                    m.namespace.value,
+                    m.name.value
+                ),
+            )
+            .hint("choose another name")
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(SpecErrors(errors));
+    }
+    Ok(system.into_iter().chain(user.iter().cloned()).collect())
 }
 
 fn networking_state(n: &spec::Networking) -> NetworkingState {

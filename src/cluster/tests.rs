@@ -260,3 +260,38 @@ fn plan_wires_every_pod_and_names_fit_the_kernel() {
             .any(|(f, c)| f == "resolv.conf" && c.contains("nameserver 10.96.0.10"))
     );
 }
+
+#[test]
+fn coredns_runs_on_the_control_plane_behind_kube_dns() {
+    let s = seed();
+    let coredns: Vec<_> = s.pods.iter().filter(|p| p.namespace == "kube-system").collect();
+    assert_eq!(coredns.len(), 2);
+    for p in &coredns {
+        assert!(p.name.starts_with("coredns-"), "{}", p.name);
+        assert_eq!(p.node, s.nodes[0].name);
+    }
+    let slice = s.endpoint_slices.iter().find(|e| e.service == "kube-dns").unwrap();
+    let mut addresses: Vec<_> = slice.endpoints.iter().map(|e| e.address).collect();
+    addresses.sort();
+    let mut expected: Vec<_> = coredns.iter().map(|p| p.ip).collect();
+    expected.sort();
+    assert_eq!(addresses, expected);
+    assert!(
+        slice
+            .ports
+            .iter()
+            .any(|p| p.name.as_deref() == Some("dns") && p.port == 53)
+    );
+}
+
+#[test]
+fn a_user_object_may_not_take_a_system_name() {
+    let yaml = format!(
+        "{BASE}manifests:\n  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {{name: coredns, namespace: kube-system}}\n    spec:\n      selector: {{matchLabels: {{app: x}}}}\n      template:\n        metadata: {{labels: {{app: x}}}}\n        spec: {{containers: [{{name: c, image: busybox}}]}}\n"
+    );
+    let err = lab(&yaml).unwrap_err().to_string();
+    assert!(
+        err.contains("Deployment kube-system/coredns is created by the cluster itself"),
+        "{err}"
+    );
+}
