@@ -5,5 +5,6 @@ pub mod clock;
 pub mod cluster;
 pub mod kernel;
 pub mod output;
+pub mod runtime;
 pub mod spec;
 pub mod store;

@@ -66,6 +66,11 @@ impl Store {
         self.root.join(lab)
     }
 
+    /// The lab's state directory (for the supervisor's pid and log files).
+    pub fn lab_dir(&self, lab: &str) -> PathBuf {
+        self.dir(lab)
+    }
+
     /// Claims a lab name: creating its directory is atomic, so of two deploys of the
     /// same name only one gets here. Fails if the lab exists.
     pub fn create(&self, lab: &str) -> Result<LabLock> {

@@ -173,3 +173,30 @@ fn a_namespace_that_exists_already_is_never_taken_over() {
     assert_eq!(netns_of(&name), vec![foreign.clone()]);
     labctl::kernel::netns::delete(&foreign).unwrap();
 }
+
+/// Processes whose command line is `labctl supervise <lab>`.
+fn supervisors_of(lab: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            args.windows(2).any(|w| w[0] == b"supervise" && w[1] == lab.as_bytes())
+        })
+        .collect()
+}
+
+#[test]
+fn the_supervisor_outlives_deploy_and_is_stopped_by_destroy() {
+    let lab = Lab::seed("super");
+    let pids = supervisors_of(&lab.name);
+    assert_eq!(pids.len(), 1, "one supervisor after deploy: {pids:?}");
+    lab.destroy();
+    assert_eq!(
+        supervisors_of(&lab.name),
+        Vec::<u32>::new(),
+        "no process of the lab after destroy"
+    );
+}

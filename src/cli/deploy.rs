@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use crate::cluster::LabState;
 use crate::kernel;
 use crate::kernel::plan::NetPlan;
+use crate::runtime;
 use crate::store::{Phase, Store};
 
 use super::destroy;
@@ -50,7 +51,7 @@ pub fn run(args: Args) -> Result<i32> {
         plan.namespaces.len(),
         plan.namespaces.iter().map(|n| n.veths.len()).sum::<usize>()
     ));
-    if let Err(e) = kernel::apply::apply(&plan) {
+    if let Err(e) = build(&store, &state, &plan) {
         let leftovers = destroy::remove_lab(&store, &state.name, lock, Some(&state));
         let mut msg = format!(
             "deploy of lab {} failed: {e:#}\nrolled back: every namespace this deploy created was removed",
@@ -70,6 +71,13 @@ pub fn run(args: Args) -> Result<i32> {
     ));
     print!("{}", inspect::render(&[state], args.output));
     Ok(0)
+}
+
+/// Everything deploy creates, in order; on error the caller rolls all of it back.
+fn build(store: &Store, state: &LabState, plan: &NetPlan) -> Result<()> {
+    kernel::apply::apply(plan)?;
+    runtime::supervisor::spawn(store, &state.name)?;
+    Ok(())
 }
 
 /// A lab name runs once; a netns name that exists already belongs to someone else.

@@ -4,6 +4,7 @@ use anyhow::{Result, bail};
 
 use crate::cluster::LabState;
 use crate::kernel;
+use crate::runtime;
 use crate::store::{LabLock, Phase, Store};
 
 #[derive(clap::Args)]
@@ -69,6 +70,10 @@ pub fn run(args: Args) -> Result<i32> {
 /// veths and routes with them), their /etc/netns entries and its state. Every error
 /// is collected; nothing stops the rest.
 pub fn remove_lab(store: &Store, lab: &str, lock: LabLock, state: Option<&LabState>) -> Vec<anyhow::Error> {
+    let mut errors = Vec::new();
+    if let Err(e) = runtime::supervisor::stop(store, lab) {
+        errors.push(e);
+    }
     let mut names = state.map(LabState::all_netns).unwrap_or_default();
     // Pod and fabric namespaces carry the lab's name and a dot, which no other
     // lab's names can start with (lab names are DNS labels).
@@ -79,7 +84,7 @@ pub fn remove_lab(store: &Store, lab: &str, lock: LabLock, state: Option<&LabSta
         }
     }
     names.reverse();
-    let mut errors = kernel::teardown::teardown(&names);
+    errors.extend(kernel::teardown::teardown(&names));
     // The pods' /etc/netns/<name>/ entries are gone; drop the parent too once empty
     // (remove_dir refuses a non-empty directory, e.g. another lab's).
     let _ = std::fs::remove_dir(kernel::netns::ETC_DIR);

@@ -7,6 +7,7 @@ mod get;
 mod inspect;
 mod labs;
 mod selector;
+mod supervise;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,9 @@ enum Command {
     Exec(exec::Args),
     /// Check a topology file without touching the system
     Validate(validate::Args),
+    /// Run a lab's supervisor (started by deploy; not for direct use)
+    #[command(hide = true)]
+    Supervise(supervise::Args),
 }
 
 pub fn main() -> i32 {
@@ -47,6 +51,7 @@ pub fn main() -> i32 {
         Command::Get(a) => get::run(a),
         Command::Exec(a) => exec::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Supervise(a) => supervise::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,3 @@
+//! What keeps a lab alive after the CLI exits: the per-lab supervisor process.
+
+pub mod supervisor;
