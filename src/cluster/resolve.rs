@@ -26,6 +26,7 @@ pub fn resolve(topo: &Topology, topology_file: &str, now: &str) -> Result<LabSta
         .iter()
         .find(|n| n.role == Role::ControlPlane)
         .expect("the spec layer guarantees one control-plane node");
+    check_images(&topo.objects)?;
     let objects = with_system_objects(&topo.objects, &control_plane.name)?;
     let expansion = controllers::expand(lab, &objects, &nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>());
     let pods = place_pods(lab, &expansion.pods, &nodes, now)?;
@@ -44,6 +45,34 @@ pub fn resolve(topo: &Topology, topology_file: &str, now: &str) -> Result<LabSta
         services,
         endpoint_slices,
     })
+}
+
+/// Images are not pulled: each container needs a command or an image labctl knows.
+fn check_images(objects: &[Object]) -> Result<(), SpecErrors> {
+    let errors: Vec<SpecError> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Pod(p) => Some(&p.spec),
+            Object::Deployment(w) | Object::StatefulSet(w) | Object::DaemonSet(w) => Some(&w.template.spec),
+            _ => None,
+        })
+        .flat_map(|spec| spec.init_containers.iter().chain(&spec.containers))
+        .filter_map(|c| {
+            crate::runtime::images::launch(&controllers::container_state(c))
+                .err()
+                .map(|why| {
+                    SpecError::new(&c.image.pos, why).hint(
+                        "add a `command:` that runs a host binary, or use an image with a built-in behaviour \
+                     (nginx/hostname/echo: HTTP server; redis: redis-server; busybox/multitool/dnsutils: idle toolbox)",
+                    )
+                })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(SpecErrors(errors))
+    }
 }
 
 /// The cluster's own objects first (kind creates them before anything is applied),
