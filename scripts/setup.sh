@@ -2,7 +2,7 @@
 # Installs what labctl and its tests use on a fresh Debian 12 machine (as root).
 set -euo pipefail
 
-packages=(iproute2 iputils-ping iptables nftables conntrack dnsutils curl procps)
+packages=(iproute2 iputils-ping iptables nftables conntrack dnsutils curl procps redis-server redis-tools python3 busybox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

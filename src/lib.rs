@@ -3,8 +3,10 @@
 pub mod cli;
 pub mod clock;
 pub mod cluster;
+pub mod dns;
 pub mod kernel;
 pub mod output;
+pub mod proxy;
 pub mod runtime;
 pub mod spec;
 pub mod store;

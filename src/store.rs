@@ -101,6 +101,22 @@ impl Store {
         Ok(LabLock { _lock: lock })
     }
 
+    /// The lock if nobody holds it now (the supervisor never blocks on a CLI command).
+    pub fn try_lock(&self, lab: &str) -> Result<Option<LabLock>> {
+        let path = self.dir(lab).join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("open {}", path.display()))?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(Some(LabLock { _lock: lock })),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, e)) => Err(e).with_context(|| format!("lock {}", path.display())),
+        }
+    }
+
     pub fn save(&self, state: &LabState, _lock: &LabLock) -> Result<()> {
         let json = serde_json::to_vec_pretty(state)?;
         write_atomic(&self.dir(&state.name).join("state.json"), &json)

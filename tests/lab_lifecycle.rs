@@ -191,7 +191,12 @@ fn supervisors_of(lab: &str) -> Vec<u32> {
 #[test]
 fn the_supervisor_outlives_deploy_and_is_stopped_by_destroy() {
     let lab = Lab::seed("super");
-    let pids = supervisors_of(&lab.name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut pids = supervisors_of(&lab.name);
+    while pids.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        pids = supervisors_of(&lab.name);
+    }
     assert_eq!(pids.len(), 1, "one supervisor after deploy: {pids:?}");
     lab.destroy();
     assert_eq!(

@@ -1,5 +1,5 @@
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
@@ -20,6 +20,9 @@ pub struct Args {
     /// Topology file (containerlab's spelling)
     #[arg(short = 't', long = "topo", conflicts_with = "topology")]
     topo: Option<PathBuf>,
+    /// Seconds to wait for every pod to be Ready (0: don't wait)
+    #[arg(long, default_value_t = 120)]
+    wait: u64,
     /// Output: table (progress + summary) or json (quiet; the inspect JSON)
     #[arg(short = 'o', long = "output", default_value = "table")]
     output: inspect::Format,
@@ -65,6 +68,13 @@ pub fn run(args: Args) -> Result<i32> {
     store.set_phase(&state.name, Phase::Running, &lock)?;
     drop(lock);
     progress(format!(
+        "Lab {} network ready in {:.2}s; starting {} pods",
+        state.name,
+        started.elapsed().as_secs_f64(),
+        state.pods.len()
+    ));
+    let state = wait_for_pods(&store, &state.name, Duration::from_secs(args.wait), &progress)?;
+    progress(format!(
         "Lab {} ready in {:.2}s",
         state.name,
         started.elapsed().as_secs_f64()
@@ -76,8 +86,42 @@ pub fn run(args: Args) -> Result<i32> {
 /// Everything deploy creates, in order; on error the caller rolls all of it back.
 fn build(store: &Store, state: &LabState, plan: &NetPlan) -> Result<()> {
     kernel::apply::apply(plan)?;
+    crate::proxy::sync::sync_lab(state)?;
     runtime::supervisor::spawn(store, &state.name)?;
     Ok(())
+}
+
+/// Waits until the supervisor reports every pod Ready (what `kubectl wait
+/// --for=condition=Ready pods --all` does); on timeout lists the pods that are not.
+fn wait_for_pods(store: &Store, lab: &str, timeout: Duration, progress: &dyn Fn(String)) -> Result<LabState> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let state = store.load(lab)?;
+        let waiting: Vec<String> = state
+            .pods
+            .iter()
+            .filter(|p| !p.ready)
+            .map(|p| format!("{} ({})", p.name, p.phase))
+            .collect();
+        if waiting.is_empty() || Instant::now() >= deadline {
+            if !waiting.is_empty() {
+                progress(format!(
+                    "WARN {} pods not Ready after {}s: {}",
+                    waiting.len(),
+                    timeout.as_secs(),
+                    waiting.join(", ")
+                ));
+            }
+            return Ok(state);
+        }
+        if runtime::supervisor::running(store, lab).is_none() {
+            bail!(
+                "the supervisor of lab {lab} stopped; see {}/supervisor.log",
+                store.lab_dir(lab).display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A lab name runs once; a netns name that exists already belongs to someone else.

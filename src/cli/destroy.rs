@@ -84,6 +84,7 @@ pub fn remove_lab(store: &Store, lab: &str, lock: LabLock, state: Option<&LabSta
         }
     }
     names.reverse();
+    kernel::procs::kill_all_in(&names);
     errors.extend(kernel::teardown::teardown(&names));
     // The pods' /etc/netns/<name>/ entries are gone; drop the parent too once empty
     // (remove_dir refuses a non-empty directory, e.g. another lab's).

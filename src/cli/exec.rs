@@ -1,7 +1,7 @@
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::cluster::LabState;
-use crate::kernel::exec::{ExecOptions, exec_in};
+use crate::kernel::exec::{ExecOptions, command_in, exit_code};
 use crate::store::Store;
 
 use super::labs;
@@ -33,6 +33,8 @@ struct Target {
     hostname: String,
     /// Pods see their own /etc/resolv.conf, hosts and hostname.
     is_pod: bool,
+    /// A pod's container environment (kubectl exec runs with it); None for nodes.
+    env: Option<Vec<(String, String)>>,
 }
 
 pub fn run(args: Args) -> Result<i32> {
@@ -45,7 +47,12 @@ pub fn run(args: Args) -> Result<i32> {
         hostname: Some(target.hostname),
         etc_overlay: target.is_pod,
     };
-    exec_in(&target.netns, &opts, &args.command)
+    let mut cmd = command_in(&target.netns, &opts, &args.command)?;
+    if let Some(env) = target.env {
+        cmd.env_clear().envs(env);
+    }
+    let status = cmd.status().with_context(|| format!("run {}", args.command[0]))?;
+    Ok(exit_code(status))
 }
 
 fn find(lab: &LabState, name: &str, namespace: &str) -> Result<Target> {
@@ -64,6 +71,7 @@ fn lookup(lab: &LabState, name: &str, namespace: &str) -> Option<Target> {
             netns: node.netns.clone(),
             hostname: node.name.clone(),
             is_pod: false,
+            env: None,
         });
     }
     lab.pods
@@ -73,6 +81,10 @@ fn lookup(lab: &LabState, name: &str, namespace: &str) -> Option<Target> {
             netns: p.netns.clone(),
             hostname: p.hostname.clone(),
             is_pod: true,
+            env: p
+                .containers
+                .first()
+                .map(|c| crate::runtime::env::container_env(lab, p, c)),
         })
 }
 

@@ -1,11 +1,13 @@
 //! The command line: one small module per verb (load → resolve → plan → apply → print).
 
+mod builtin;
 mod deploy;
 mod destroy;
 mod exec;
 mod get;
 mod inspect;
 mod labs;
+mod logs;
 mod selector;
 mod supervise;
 mod validate;
@@ -35,11 +37,16 @@ enum Command {
     Get(get::Args),
     /// Run a command inside a node or pod (like kubectl exec)
     Exec(exec::Args),
+    /// Print a container's output (like kubectl logs)
+    Logs(logs::Args),
     /// Check a topology file without touching the system
     Validate(validate::Args),
     /// Run a lab's supervisor (started by deploy; not for direct use)
     #[command(hide = true)]
     Supervise(supervise::Args),
+    /// Built-in container behaviours (not for direct use)
+    #[command(hide = true)]
+    Builtin(builtin::Args),
 }
 
 pub fn main() -> i32 {
@@ -50,8 +57,10 @@ pub fn main() -> i32 {
         Command::Inspect(a) => inspect::run(a),
         Command::Get(a) => get::run(a),
         Command::Exec(a) => exec::run(a),
+        Command::Logs(a) => logs::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Supervise(a) => supervise::run(a),
+        Command::Builtin(a) => builtin::run(a),
     };
     match result {
         Ok(code) => code,

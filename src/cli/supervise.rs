@@ -1,6 +1,7 @@
 use anyhow::Result;
 
-use crate::runtime::supervisor;
+use crate::runtime::services::{ClusterDns, KubeProxy};
+use crate::runtime::supervisor::{self, LabService};
 use crate::store::Store;
 
 #[derive(clap::Args)]
@@ -11,6 +12,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    supervisor::run(&store, &args.lab, |_state| {})?;
+    let mut services: Vec<Box<dyn LabService>> = vec![Box::new(KubeProxy::new()), Box::new(ClusterDns::new())];
+    supervisor::run(&store, &args.lab, &mut services)?;
     Ok(0)
 }

@@ -252,8 +252,9 @@ fn pod_state(lab: &str, p: &PodIntent, node: &NodeState, ip: std::net::Ipv4Addr,
         restart_policy: p.restart_policy.clone(),
         init_containers: p.init_containers.clone(),
         containers: p.containers.clone(),
-        ready: true,
-        phase: "Running".into(),
+        // Nothing runs until the supervisor's kubelet starts it and reports back.
+        ready: false,
+        phase: "Pending".into(),
         restarts: 0,
         created: now.to_string(),
     }

@@ -1,23 +1,34 @@
 //! The per-lab supervisor: a detached `labctl supervise <lab>` process that runs the
-//! lab's long-lived parts (the cluster DNS server; later the pods' containers) and
-//! follows changes of the saved lab state. `deploy` starts it, `destroy` stops it.
+//! lab's long-lived parts — the pods' containers (its kubelet) and the cluster DNS
+//! server — and follows changes of the saved lab state. `deploy` starts it,
+//! `destroy` stops it.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
 use nix::unistd::Pid;
 
+use crate::cluster::{self, LabState};
 use crate::store::Store;
+
+use super::kubelet::{Kubelet, PodStatus};
 
 const PID_FILE: &str = "supervisor.pid";
 const LOG_FILE: &str = "supervisor.log";
-/// How often the supervisor looks for a new lab state.
+/// How often the supervisor looks at its containers and the saved state.
 const POLL: Duration = Duration::from_millis(20);
+
+/// What else runs with the lab and must follow its state (cluster DNS, kube-proxy).
+pub trait LabService {
+    fn update(&mut self, state: &LabState);
+}
 
 /// Starts the supervisor of `lab`, detached from the caller's session and terminal.
 pub fn spawn(store: &Store, lab: &str) -> Result<u32> {
@@ -55,7 +66,8 @@ pub fn running(store: &Store, lab: &str) -> Option<u32> {
     is_ours.then_some(pid)
 }
 
-/// Stops the supervisor: SIGTERM, then SIGKILL if it has not gone within 2 s.
+/// Stops the supervisor (which stops its containers): SIGTERM, then SIGKILL if it
+/// has not gone within 2 s.
 pub fn stop(store: &Store, lab: &str) -> Result<()> {
     let Some(pid) = running(store, lab) else {
         return Ok(());
@@ -67,7 +79,7 @@ pub fn stop(store: &Store, lab: &str) -> Result<()> {
         if running(store, lab).is_none() {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(5));
     }
     let _ = kill(pid, Signal::SIGKILL);
     std::thread::sleep(Duration::from_millis(50));
@@ -77,28 +89,103 @@ pub fn stop(store: &Store, lab: &str) -> Result<()> {
     Ok(())
 }
 
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
 /// The supervisor's main loop: runs until the lab's state directory disappears or
-/// it is signalled. Every change of the saved state is passed to `on_change`.
-pub fn run(store: &Store, lab: &str, mut on_change: impl FnMut(&crate::cluster::LabState)) -> Result<()> {
+/// it is signalled, then kills every container it started.
+pub fn run(store: &Store, lab: &str, services: &mut [Box<dyn LabService>]) -> Result<()> {
+    let handler = SigAction::new(SigHandler::Handler(request_stop), SaFlags::empty(), SigSet::empty());
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        sigaction(Signal::SIGTERM, &handler)?;
+        sigaction(Signal::SIGINT, &handler)?;
+    }
     let state_file = store.lab_dir(lab).join("state.json");
     let mut seen = modified(&state_file);
-    on_change(&store.load(lab)?);
-    loop {
-        std::thread::sleep(POLL);
-        if !store.exists(lab) {
-            return Ok(());
-        }
+    let mut state = store.load(lab)?;
+    for s in services.iter_mut() {
+        s.update(&state);
+    }
+    let mut kubelet = Kubelet::new(store.lab_dir(lab));
+    while !STOP.load(Ordering::SeqCst) && store.exists(lab) {
         let now = modified(&state_file);
         if now != seen {
             seen = now;
             match store.load(lab) {
-                Ok(state) => on_change(&state),
+                Ok(fresh) => {
+                    state = fresh;
+                    for s in services.iter_mut() {
+                        s.update(&state);
+                    }
+                }
                 Err(e) => eprintln!("supervisor: {e:#}"),
             }
         }
+        let statuses = kubelet.tick(&state);
+        if differs(&state, &statuses) {
+            match write_statuses(store, lab, &statuses) {
+                Ok(Some(fresh)) => {
+                    seen = modified(&state_file);
+                    state = fresh;
+                    for s in services.iter_mut() {
+                        s.update(&state);
+                    }
+                }
+                Ok(None) => {} // a CLI command holds the lock; try again next round
+                Err(e) => eprintln!("supervisor: {e:#}"),
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+    kubelet.shutdown();
+    Ok(())
+}
+
+fn differs(state: &LabState, statuses: &BTreeMap<(String, String), PodStatus>) -> bool {
+    state.pods.iter().any(|p| {
+        statuses
+            .get(&(p.namespace.clone(), p.name.clone()))
+            .is_some_and(|s| s.ready != p.ready || s.status != p.phase || s.restarts != p.restarts)
+    })
+}
+
+/// Records the pods' status in the saved state and derives the EndpointSlices from
+/// it, as kubelet and the EndpointSlice controller do through the API server.
+fn write_statuses(
+    store: &Store,
+    lab: &str,
+    statuses: &BTreeMap<(String, String), PodStatus>,
+) -> Result<Option<LabState>> {
+    let Some(lock) = store.try_lock(lab)? else {
+        return Ok(None);
+    };
+    let mut state = store.load(lab)?;
+    for p in &mut state.pods {
+        if let Some(s) = statuses.get(&(p.namespace.clone(), p.name.clone())) {
+            p.ready = s.ready;
+            p.phase = s.status.clone();
+            p.restarts = s.restarts;
+        }
+    }
+    refresh_endpoints(&mut state);
+    store.save(&state, &lock)?;
+    Ok(Some(state))
+}
+
+pub fn refresh_endpoints(state: &mut LabState) {
+    if let Some(cp) = state
+        .nodes
+        .iter()
+        .find(|n| n.role == cluster::state::Role::ControlPlane)
+    {
+        state.endpoint_slices = cluster::endpoints::endpoint_slices(&state.name, &state.services, &state.pods, cp);
     }
 }
 
-fn modified(path: &PathBuf) -> Option<SystemTime> {
+fn modified(path: &Path) -> Option<SystemTime> {
     fs::metadata(path).and_then(|m| m.modified()).ok()
 }

@@ -11,16 +11,16 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Labs deployed by tests never forward DNS questions off this machine.
+const NO_UPSTREAMS: (&str, &str) = ("LABCTL_DNS_UPSTREAMS", "");
+
 pub fn labctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(args)
-        .output()
-        .expect("run labctl")
+    labctl_env(args, &[])
 }
 
 pub fn labctl_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    cmd.args(args);
+    cmd.args(args).env(NO_UPSTREAMS.0, NO_UPSTREAMS.1);
     for (k, v) in env {
         cmd.env(k, v);
     }

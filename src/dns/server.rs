@@ -1,0 +1,779 @@
+//! The cluster DNS server: [`records`](super::records) answers behind
+//! hickory-server's TCP/UDP machinery, a fast UDP path, and a forwarder for
+//! names outside the cluster zone.
+//!
+//! - Sockets: the listening sockets are created inside the DNS pod's netns on
+//!   a short-lived thread that `setns`'d there ([`bind_in_netns`]); a socket
+//!   stays in the netns it was created in, so the server's threads never
+//!   change namespace.
+//! - UDP: by default one OS thread per `SO_REUSEPORT` socket answers in-zone
+//!   questions straight from the zone (recv → answer → send, no task per
+//!   query); questions for the forwarder go to the tokio runtime. With
+//!   `fast_udp: false` hickory's `Server` handles UDP through [`Handler`].
+//! - TCP: hickory's `Server` with [`Handler`].
+//! - Live updates: the zone sits behind an `ArcSwap`; [`SharedZone::update`]
+//!   swaps in a new index atomically. Queries in flight finish on the index
+//!   they started with; none is dropped.
+//! - Forwarding: see [`Forwarder`]. Its sockets are opened by the thread that
+//!   calls [`serve`]/[`run`]/[`ServerHandle::spawn`], i.e. in the netns of the
+//!   supervisor process — the host's root netns — so the nameservers of the
+//!   host's resolv.conf (loopback stubs such as 127.0.0.53 included) are
+//!   reachable exactly as from the host, and nothing changes in the root netns.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use hickory_proto::op::{
+    Edns, Header, Message, MessageType, Metadata, OpCode, Query, ResponseCode, emit_message_parts,
+};
+use hickory_proto::rr::{DNSClass, Record};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+use hickory_server::net::runtime::Time;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponseBuilder;
+use tokio::sync::oneshot;
+
+use super::records::{Answer, Response, Zone, answer};
+use crate::cluster::state::LabState;
+
+/// Our EDNS UDP size (RFC 9715 / DNS flag day 2020).
+const EDNS_UDP_SIZE: u16 = 1232;
+/// UDP answers without EDNS (RFC 1035 4.2.1).
+const PLAIN_UDP_SIZE: u16 = 512;
+
+/// The zone the server answers from, swappable while it runs.
+#[derive(Clone, Debug)]
+pub struct SharedZone {
+    inner: Arc<ArcSwap<Zone>>,
+}
+
+impl SharedZone {
+    pub fn new(zone: Zone) -> SharedZone {
+        SharedZone {
+            inner: Arc::new(ArcSwap::from_pointee(zone)),
+        }
+    }
+
+    pub fn from_state(state: &LabState, ttl: u32) -> SharedZone {
+        SharedZone::new(Zone::from_state(state, ttl))
+    }
+
+    /// The current zone.
+    pub fn load(&self) -> Arc<Zone> {
+        self.inner.load_full()
+    }
+
+    /// Replaces the zone; queries answered from now on see it.
+    pub fn store(&self, zone: Zone) {
+        self.inner.store(Arc::new(zone));
+    }
+
+    /// Re-indexes the lab state with the same TTL and the next SOA serial.
+    pub fn update(&self, state: &LabState) {
+        let current = self.inner.load();
+        let zone = Zone::from_state(state, current.ttl()).with_serial(current.serial().wrapping_add(1));
+        self.store(zone);
+    }
+}
+
+/// Listening sockets, already bound (inside the DNS pod's netns).
+#[derive(Debug)]
+pub struct Sockets {
+    /// One or more `SO_REUSEPORT` sockets on the same address.
+    pub udp: Vec<UdpSocket>,
+    pub tcp: TcpListener,
+}
+
+#[derive(Debug)]
+pub struct ServerConfig {
+    pub sockets: Sockets,
+    /// Nameservers for names outside the cluster zone, tried in order.
+    /// Default: [`resolv_conf_nameservers`] of `/etc/resolv.conf`.
+    pub upstreams: Vec<SocketAddr>,
+    /// Time budget of one forwarded question, all upstreams included; when it
+    /// runs out the client gets SERVFAIL.
+    pub upstream_timeout: Duration,
+    /// A TCP connection with no query for this long is closed.
+    pub tcp_idle_timeout: Duration,
+    /// Answer UDP on dedicated threads (one per socket) instead of hickory's
+    /// task-per-query loop.
+    pub fast_udp: bool,
+    /// Worker threads of the tokio runtime built by [`run`] / [`ServerHandle::spawn`].
+    pub worker_threads: usize,
+}
+
+impl ServerConfig {
+    pub fn new(sockets: Sockets) -> ServerConfig {
+        ServerConfig {
+            sockets,
+            upstreams: resolv_conf_nameservers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()),
+            upstream_timeout: Duration::from_millis(1500),
+            tcp_idle_timeout: Duration::from_secs(10),
+            fast_udp: true,
+            worker_threads: 2,
+        }
+    }
+}
+
+/// `nameserver` lines of a resolv.conf, port 53, in order. Loopback stubs
+/// (127.0.0.53) are kept: the forwarder's socket lives in the host's netns,
+/// where they listen.
+pub fn resolv_conf_nameservers(text: &str) -> Vec<SocketAddr> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next() == Some("nameserver")).then_some(())?;
+            let addr = words.next()?;
+            let ip: std::net::IpAddr = addr.split('%').next()?.parse().ok()?;
+            Some(SocketAddr::new(ip, 53))
+        })
+        .collect()
+}
+
+/// Binds one UDP socket and one TCP listener on `addr` inside the named
+/// netns (`/run/netns/<netns>`).
+pub fn bind_in_netns(netns: &str, addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
+    let mut sockets = bind_sockets_in_netns(netns, addr, 1)?;
+    Ok((sockets.udp.remove(0), sockets.tcp))
+}
+
+/// Binds `udp_sockets` `SO_REUSEPORT` UDP sockets and one TCP listener on
+/// `addr` inside the named netns, from a short-lived thread that entered it.
+pub fn bind_sockets_in_netns(netns: &str, addr: SocketAddr, udp_sockets: usize) -> io::Result<Sockets> {
+    let handle = std::fs::File::open(format!("/run/netns/{netns}"))
+        .map_err(|e| io::Error::new(e.kind(), format!("open netns {netns}: {e}")))?;
+    std::thread::spawn(move || {
+        nix::sched::setns(handle.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        bind_sockets(addr, udp_sockets)
+    })
+    .join()
+    .map_err(|_| io::Error::other("bind thread panicked"))?
+}
+
+/// Binds in the calling thread's netns.
+pub fn bind_sockets(addr: SocketAddr, udp_sockets: usize) -> io::Result<Sockets> {
+    use socket2::{Domain, Socket, Type};
+    let domain = Domain::for_address(addr);
+    let mut udp: Vec<UdpSocket> = Vec::new();
+    let mut addr = addr;
+    for _ in 0..udp_sockets.max(1) {
+        let socket = Socket::new(domain, Type::DGRAM, None)?;
+        socket.set_reuse_port(true)?;
+        socket.set_recv_buffer_size(4 << 20).ok();
+        socket.bind(&addr.into())?;
+        let socket = UdpSocket::from(socket);
+        // Port 0: the others (and TCP) take the port the first one got.
+        addr = socket.local_addr()?;
+        udp.push(socket);
+    }
+    let tcp = Socket::new(domain, Type::STREAM, None)?;
+    tcp.set_reuse_address(true)?;
+    tcp.bind(&addr.into())?;
+    tcp.listen(1024)?;
+    Ok(Sockets {
+        udp,
+        tcp: TcpListener::from(tcp),
+    })
+}
+
+/// Serves until the future returned by `shutdown` completes.
+pub async fn serve_until(
+    config: ServerConfig,
+    zone: SharedZone,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let forwarder = Forwarder::new(config.upstreams.clone(), config.upstream_timeout)
+        .await
+        .context("open the upstream socket")?;
+    let handler = Handler {
+        zone: zone.clone(),
+        forwarder: forwarder.clone(),
+    };
+    let mut server = hickory_server::Server::new(handler.clone());
+    let runtime = tokio::runtime::Handle::current();
+    let mut fast_threads = Vec::new();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for socket in config.sockets.udp {
+        if config.fast_udp {
+            socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+            let (zone, handler, runtime, stop) = (zone.clone(), handler.clone(), runtime.clone(), stop.clone());
+            fast_threads.push(
+                std::thread::Builder::new()
+                    .name("dns-udp".into())
+                    .spawn(move || fast_udp_loop(socket, zone, handler, runtime, stop))?,
+            );
+        } else {
+            socket.set_nonblocking(true)?;
+            server.register_socket(tokio::net::UdpSocket::from_std(socket)?);
+        }
+    }
+    config.sockets.tcp.set_nonblocking(true)?;
+    server.register_listener(
+        tokio::net::TcpListener::from_std(config.sockets.tcp)?,
+        config.tcp_idle_timeout,
+        64 * 1024,
+    );
+    tokio::select! {
+        result = server.block_until_done() => {
+            stop.store(true, Ordering::Relaxed);
+            result.context("DNS server stopped")?;
+        }
+        () = shutdown => {
+            stop.store(true, Ordering::Relaxed);
+            server.shutdown_gracefully().await.context("DNS server shutdown")?;
+        }
+    }
+    for thread in fast_threads {
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+    Ok(())
+}
+
+/// Serves forever (until a socket fails).
+pub async fn serve(config: ServerConfig, zone: SharedZone) -> anyhow::Result<()> {
+    serve_until(config, zone, std::future::pending()).await
+}
+
+/// Blocking: builds a multi-thread runtime and serves forever (the supervisor).
+pub fn run(config: ServerConfig, zone: SharedZone) -> anyhow::Result<()> {
+    runtime(config.worker_threads)?.block_on(serve(config, zone))
+}
+
+fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.max(1))
+        .thread_name("dns-worker")
+        .enable_all()
+        .build()
+        .context("build the DNS runtime")
+}
+
+/// A server running on its own threads.
+pub struct ServerHandle {
+    zone: SharedZone,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl ServerHandle {
+    pub fn spawn(config: ServerConfig, zone: SharedZone) -> anyhow::Result<ServerHandle> {
+        let rt = runtime(config.worker_threads)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = zone.clone();
+        let thread = std::thread::Builder::new().name("dns-server".into()).spawn(move || {
+            rt.block_on(serve_until(config, served, async {
+                let _ = stopped.await;
+            }))
+        })?;
+        Ok(ServerHandle {
+            zone,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn zone(&self) -> &SharedZone {
+        &self.zone
+    }
+
+    /// Re-indexes the lab state (see [`SharedZone::update`]).
+    pub fn update(&self, state: &LabState) {
+        self.zone.update(state);
+    }
+
+    pub fn shutdown(mut self) -> anyhow::Result<()> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("DNS server thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}
+
+/// hickory-server glue: answers from the shared zone, forwards the rest.
+#[derive(Clone)]
+pub struct Handler {
+    zone: SharedZone,
+    forwarder: Arc<Forwarder>,
+}
+
+impl Handler {
+    pub fn zone(&self) -> &SharedZone {
+        &self.zone
+    }
+
+    /// The records of the reply to `query` (header bits, sections), forwarding
+    /// or chasing out-of-zone CNAME targets upstream as needed.
+    async fn resolve(&self, query: &Query, protocol: Protocol) -> Resolved {
+        let zone = self.zone.load();
+        match answer(&zone, query) {
+            Answer::Authoritative(response) => {
+                let mut resolved = Resolved::authoritative(response);
+                if let Some(target) = resolved.chase.take() {
+                    let chased = Query::query(target, query.query_type());
+                    if let Some(reply) = self.forwarder.forward(&chased, protocol).await {
+                        resolved.answers.extend(reply.answers);
+                    }
+                }
+                resolved
+            }
+            Answer::Forward => match self.forwarder.forward(query, protocol).await {
+                Some(reply) => Resolved {
+                    rcode: reply.metadata.response_code,
+                    authoritative: false,
+                    recursion_available: reply.metadata.recursion_available,
+                    truncated: reply.metadata.truncation,
+                    answers: reply.answers,
+                    authority: reply.authorities,
+                    additional: reply.additionals,
+                    chase: None,
+                },
+                None => Resolved::error(ResponseCode::ServFail),
+            },
+        }
+    }
+}
+
+/// A reply's contents before encoding.
+struct Resolved {
+    rcode: ResponseCode,
+    authoritative: bool,
+    recursion_available: bool,
+    truncated: bool,
+    answers: Vec<Record>,
+    authority: Vec<Record>,
+    additional: Vec<Record>,
+    chase: Option<hickory_proto::rr::Name>,
+}
+
+impl Resolved {
+    fn authoritative(response: Response) -> Resolved {
+        Resolved {
+            rcode: response.rcode,
+            authoritative: true,
+            // CoreDNS's kubernetes answers carry `qr aa rd`, no `ra`.
+            recursion_available: false,
+            truncated: false,
+            answers: response.answers,
+            authority: response.authority,
+            additional: response.additional,
+            chase: response.chase,
+        }
+    }
+
+    fn error(rcode: ResponseCode) -> Resolved {
+        Resolved {
+            rcode,
+            authoritative: false,
+            recursion_available: false,
+            truncated: false,
+            answers: Vec::new(),
+            authority: Vec::new(),
+            additional: Vec::new(),
+            chase: None,
+        }
+    }
+
+    fn metadata(&self, request: &Metadata) -> Metadata {
+        let mut metadata = Metadata::response_from_request(request);
+        metadata.authoritative = self.authoritative;
+        metadata.recursion_available = self.recursion_available;
+        metadata.truncation = self.truncated;
+        metadata.response_code = self.rcode;
+        metadata
+    }
+}
+
+/// The EDNS of a reply to a request that carried one (RFC 6891 6.1.1: a
+/// responder MUST include an OPT record): the client's UDP size echoed (at
+/// least 512), version 0, no options. hickory's encoder truncates UDP replies
+/// to the size in the reply's OPT record, so echoing it makes TC follow what
+/// the client advertised.
+fn reply_edns(request: Option<&Edns>) -> Option<Edns> {
+    request.map(|_| {
+        let mut edns = Edns::new();
+        edns.set_max_payload(udp_limit(request)).set_version(0);
+        edns
+    })
+}
+
+/// What a reply over UDP may weigh: 512 without EDNS, else the client's
+/// advertised size (at least 512).
+fn udp_limit(request: Option<&Edns>) -> u16 {
+    request.map_or(PLAIN_UDP_SIZE, |e| e.max_payload().max(PLAIN_UDP_SIZE))
+}
+
+#[async_trait::async_trait]
+impl RequestHandler for Handler {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
+        let edns = reply_edns(request.edns.as_ref());
+        let resolved =
+            if request.metadata.op_code != OpCode::Query || request.metadata.message_type != MessageType::Query {
+                Resolved::error(ResponseCode::NotImp)
+            } else if request.queries.queries().len() != 1 {
+                Resolved::error(ResponseCode::FormErr)
+            } else {
+                let query = request.queries.queries()[0].original();
+                if query.query_class() != DNSClass::IN {
+                    Resolved::error(ResponseCode::NotImp)
+                } else {
+                    self.resolve(query, request.protocol()).await
+                }
+            };
+        let metadata = resolved.metadata(&request.metadata);
+        let mut builder = MessageResponseBuilder::new(&request.queries, None);
+        if let Some(e) = edns.as_ref() {
+            builder.edns(e);
+        }
+        let response = builder.build(
+            metadata,
+            resolved.answers.iter(),
+            resolved.authority.iter(),
+            std::iter::empty(),
+            resolved.additional.iter(),
+        );
+        match response_handle.send_response(response).await {
+            Ok(info) => info,
+            Err(error) => {
+                tracing_free_log(&format!("DNS: sending a response failed: {error}"));
+                let mut metadata = Metadata::response_from_request(&request.metadata);
+                metadata.response_code = ResponseCode::ServFail;
+                ResponseInfo::from(Header {
+                    metadata,
+                    counts: Default::default(),
+                })
+            }
+        }
+    }
+}
+
+fn tracing_free_log(message: &str) {
+    eprintln!("{message}");
+}
+
+/// Encodes a reply within `limit` bytes, setting TC when records had to be
+/// left out (hickory's `emit_message_parts`).
+fn encode_reply(
+    metadata: &Metadata,
+    query: &Query,
+    resolved: &Resolved,
+    edns: Option<&Edns>,
+    limit: u16,
+) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(512);
+    let mut encoder = BinEncoder::new(&mut bytes);
+    encoder.set_max_size(limit);
+    emit_message_parts(
+        metadata,
+        &mut std::iter::once(query),
+        &mut resolved.answers.iter(),
+        &mut resolved.authority.iter(),
+        &mut resolved.additional.iter(),
+        edns,
+        None,
+        &mut encoder,
+    )
+    .map_err(io::Error::other)?;
+    Ok(bytes)
+}
+
+/// The fast UDP path: one blocking socket per thread; in-zone questions are
+/// answered on this thread, others handed to the runtime.
+fn fast_udp_loop(
+    socket: UdpSocket,
+    zone: SharedZone,
+    handler: Handler,
+    runtime: tokio::runtime::Handle,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let socket = Arc::new(socket);
+    let mut buf = vec![0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        let (len, src) = match socket.recv_from(&mut buf) {
+            Ok(received) => received,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                tracing_free_log(&format!("DNS: UDP receive failed: {e}"));
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let Ok(request) = Message::from_vec(&buf[..len]) else {
+            continue;
+        };
+        if request.metadata.message_type != MessageType::Query {
+            continue;
+        }
+        let edns = reply_edns(request.edns.as_ref());
+        let limit = udp_limit(request.edns.as_ref());
+        let query = match (request.metadata.op_code, request.queries.as_slice()) {
+            (OpCode::Query, [query]) if query.query_class() == DNSClass::IN => query.clone(),
+            _ => {
+                let metadata = Resolved::error(ResponseCode::NotImp).metadata(&request.metadata);
+                let mut bytes = Vec::with_capacity(64);
+                let mut encoder = BinEncoder::new(&mut bytes);
+                let header = Header {
+                    metadata,
+                    counts: Default::default(),
+                };
+                if header.emit(&mut encoder).is_ok() {
+                    let _ = socket.send_to(&bytes, src);
+                }
+                continue;
+            }
+        };
+        let current = zone.load();
+        match answer(&current, &query) {
+            Answer::Authoritative(response) if response.chase.is_none() => {
+                let resolved = Resolved::authoritative(response);
+                let metadata = resolved.metadata(&request.metadata);
+                if let Ok(bytes) = encode_reply(&metadata, &query, &resolved, edns.as_ref(), limit) {
+                    let _ = socket.send_to(&bytes, src);
+                }
+            }
+            _ => {
+                let (socket, handler) = (socket.clone(), handler.clone());
+                runtime.spawn(async move {
+                    let resolved = handler.resolve(&query, Protocol::Udp).await;
+                    let metadata = resolved.metadata(&request.metadata);
+                    if let Ok(bytes) = encode_reply(&metadata, &query, &resolved, edns.as_ref(), limit) {
+                        let _ = socket.send_to(&bytes, src);
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Sends questions for names outside the cluster zone to the upstream
+/// nameservers over one UDP socket (and TCP when a UDP reply is truncated
+/// and the client asked over TCP). Upstreams are tried in order, the next one
+/// after `timeout / n`; a question gets no reply after `timeout` in all, and
+/// the client then gets SERVFAIL.
+pub struct Forwarder {
+    upstreams: Vec<SocketAddr>,
+    timeout: Duration,
+    socket_v4: Option<Arc<tokio::net::UdpSocket>>,
+    socket_v6: Option<Arc<tokio::net::UdpSocket>>,
+    pending: Mutex<HashMap<u16, oneshot::Sender<(Message, SocketAddr)>>>,
+    next_id: AtomicU16,
+}
+
+impl Forwarder {
+    /// Opens the upstream sockets in the calling thread's netns.
+    pub async fn new(upstreams: Vec<SocketAddr>, timeout: Duration) -> io::Result<Arc<Forwarder>> {
+        let socket_v4 = if upstreams.iter().any(SocketAddr::is_ipv4) {
+            Some(Arc::new(tokio::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?))
+        } else {
+            None
+        };
+        let socket_v6 = if upstreams.iter().any(SocketAddr::is_ipv6) {
+            tokio::net::UdpSocket::bind((std::net::Ipv6Addr::UNSPECIFIED, 0))
+                .await
+                .ok()
+                .map(Arc::new)
+        } else {
+            None
+        };
+        let forwarder = Arc::new(Forwarder {
+            upstreams,
+            timeout,
+            socket_v4: socket_v4.clone(),
+            socket_v6: socket_v6.clone(),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU16::new(std::process::id() as u16),
+        });
+        for socket in [socket_v4, socket_v6].into_iter().flatten() {
+            // The reader holds a weak reference: it ends with the forwarder.
+            let weak = Arc::downgrade(&forwarder);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65535];
+                loop {
+                    let Ok((len, src)) = socket.recv_from(&mut buf).await else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    let Some(forwarder) = weak.upgrade() else { return };
+                    let Ok(reply) = Message::from_vec(&buf[..len]) else {
+                        continue;
+                    };
+                    if !forwarder.upstreams.contains(&src) {
+                        continue;
+                    }
+                    let waiter = forwarder
+                        .pending
+                        .lock()
+                        .expect("pending lock")
+                        .remove(&reply.metadata.id);
+                    if let Some(waiter) = waiter {
+                        let _ = waiter.send((reply, src));
+                    }
+                }
+            });
+        }
+        Ok(forwarder)
+    }
+
+    pub fn upstreams(&self) -> &[SocketAddr] {
+        &self.upstreams
+    }
+
+    fn request(&self, id: u16, query: &Query) -> Option<Vec<u8>> {
+        let mut message = Message::new(id, MessageType::Query, OpCode::Query);
+        message.metadata.recursion_desired = true;
+        message.add_query(query.clone());
+        let mut edns = Edns::new();
+        edns.set_max_payload(EDNS_UDP_SIZE);
+        message.set_edns(edns);
+        message.to_vec().ok()
+    }
+
+    /// The upstream reply to `query`, or None when no upstream answered in time.
+    pub async fn forward(&self, query: &Query, protocol: Protocol) -> Option<Message> {
+        if self.upstreams.is_empty() {
+            return None;
+        }
+        let deadline = Instant::now() + self.timeout;
+        let (tx, mut rx) = oneshot::channel();
+        let id = {
+            let mut pending = self.pending.lock().expect("pending lock");
+            let mut id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            while pending.contains_key(&id) {
+                id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            }
+            pending.insert(id, tx);
+            id
+        };
+        let bytes = self.request(id, query)?;
+        let step = self.timeout / self.upstreams.len() as u32;
+        let mut result = None;
+        for (i, upstream) in self.upstreams.iter().enumerate() {
+            let socket = if upstream.is_ipv4() {
+                &self.socket_v4
+            } else {
+                &self.socket_v6
+            };
+            if let Some(socket) = socket {
+                let _ = socket.send_to(&bytes, upstream).await;
+            }
+            let until = if i + 1 == self.upstreams.len() {
+                deadline
+            } else {
+                (Instant::now() + step).min(deadline)
+            };
+            match tokio::time::timeout_at(until.into(), &mut rx).await {
+                Ok(Ok(reply)) => {
+                    result = Some(reply);
+                    break;
+                }
+                Ok(Err(_)) => break,
+                Err(_) => continue,
+            }
+        }
+        self.pending.lock().expect("pending lock").remove(&id);
+        let (reply, from) = result?;
+        if reply
+            .queries
+            .first()
+            .map(|q| q.name() != query.name() || q.query_type() != query.query_type())
+            != Some(false)
+        {
+            return None;
+        }
+        if reply.metadata.truncation && protocol == Protocol::Tcp {
+            let remaining = deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(500));
+            return tokio::time::timeout(remaining, self.forward_tcp(id, query, from))
+                .await
+                .ok()
+                .flatten();
+        }
+        Some(reply)
+    }
+
+    async fn forward_tcp(&self, id: u16, query: &Query, upstream: SocketAddr) -> Option<Message> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let bytes = self.request(id, query)?;
+        let mut stream = tokio::net::TcpStream::connect(upstream).await.ok()?;
+        let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&bytes);
+        stream.write_all(&framed).await.ok()?;
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).await.ok()?;
+        let mut reply = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut reply).await.ok()?;
+        Message::from_vec(&reply).ok().filter(|m| m.metadata.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolv_conf_nameservers_keep_order_and_stubs() {
+        let text = "# comment\nsearch example.com\nnameserver 10.255.255.53\nnameserver 127.0.0.53\nnameserver fe80::1%eth0\noptions ndots:1\n";
+        let servers = resolv_conf_nameservers(text);
+        assert_eq!(
+            servers,
+            vec![
+                "10.255.255.53:53".parse().unwrap(),
+                "127.0.0.53:53".parse().unwrap(),
+                "[fe80::1]:53".parse().unwrap(),
+            ]
+        );
+    }
+
+    #[test]
+    fn reuseport_sockets_share_one_port() {
+        let sockets = bind_sockets("127.0.0.1:0".parse().unwrap(), 3).unwrap();
+        let port = sockets.udp[0].local_addr().unwrap().port();
+        assert!(sockets.udp.iter().all(|s| s.local_addr().unwrap().port() == port));
+        assert_eq!(sockets.tcp.local_addr().unwrap().port(), port);
+    }
+
+    #[test]
+    fn udp_limit_follows_edns() {
+        assert_eq!(udp_limit(None), 512);
+        let mut edns = Edns::new();
+        edns.set_max_payload(4096);
+        assert_eq!(udp_limit(Some(&edns)), 4096);
+        edns.set_max_payload(100);
+        assert_eq!(udp_limit(Some(&edns)), 512);
+    }
+}

@@ -1,0 +1,100 @@
+//! The environment kubelet gives a container (pkg/kubelet/envvars/envvars.go):
+//! the manifest's env, HOSTNAME, and Docker-links-style variables for every service
+//! with a ClusterIP in the pod's namespace plus `default/kubernetes`.
+
+use crate::cluster::state::{ContainerState, LabState, PodState, ServiceState};
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+pub fn container_env(state: &LabState, pod: &PodState, c: &ContainerState) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("PATH".to_string(), DEFAULT_PATH.to_string()),
+        ("HOME".to_string(), "/root".to_string()),
+        ("HOSTNAME".to_string(), pod.hostname.clone()),
+    ];
+    let services = state.services.iter().filter(|s| {
+        s.cluster_ip.is_some() && (s.namespace == pod.namespace || (s.namespace == "default" && s.name == "kubernetes"))
+    });
+    for s in services {
+        env.extend(service_env(s));
+    }
+    // The manifest's own values win over generated ones (kubelet appends them last).
+    for (k, v) in &c.env {
+        env.retain(|(key, _)| key != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env
+}
+
+/// FOO_SERVICE_HOST, FOO_SERVICE_PORT[_NAME], FOO_PORT, FOO_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR].
+fn service_env(s: &ServiceState) -> Vec<(String, String)> {
+    let Some(ip) = s.cluster_ip else {
+        return Vec::new();
+    };
+    let name = s.name.to_ascii_uppercase().replace('-', "_");
+    let mut env = vec![(format!("{name}_SERVICE_HOST"), ip.to_string())];
+    let Some(first) = s.ports.first() else {
+        return env;
+    };
+    env.push((format!("{name}_SERVICE_PORT"), first.port.to_string()));
+    for p in &s.ports {
+        if let Some(port_name) = &p.name {
+            let key = port_name.to_ascii_uppercase().replace('-', "_");
+            env.push((format!("{name}_SERVICE_PORT_{key}"), p.port.to_string()));
+        }
+    }
+    let proto = |p: &crate::cluster::state::ServicePortState| p.protocol.as_str().to_ascii_lowercase();
+    env.push((
+        format!("{name}_PORT"),
+        format!("{}://{ip}:{}", proto(first), first.port),
+    ));
+    for p in &s.ports {
+        let prefix = format!("{name}_PORT_{}_{}", p.port, p.protocol.as_str());
+        env.push((prefix.clone(), format!("{}://{ip}:{}", proto(p), p.port)));
+        env.push((format!("{prefix}_PROTO"), proto(p)));
+        env.push((format!("{prefix}_PORT"), p.port.to_string()));
+        env.push((format!("{prefix}_ADDR"), ip.to_string()));
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> LabState {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/headless-services.yaml");
+        let topo = crate::spec::load(&path).unwrap();
+        crate::cluster::resolve(&topo, "seed.yaml", "2026-01-01T00:00:00Z").unwrap()
+    }
+
+    fn get<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+        env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn services_of_the_namespace_and_kubernetes_are_announced() {
+        let s = seed();
+        let pod = s.pod("default", "redis-0").unwrap();
+        let env = container_env(&s, pod, &pod.containers[0]);
+        assert_eq!(get(&env, "HOSTNAME"), Some("redis-0"));
+        assert_eq!(get(&env, "KUBERNETES_SERVICE_HOST"), Some("10.96.0.1"));
+        assert_eq!(get(&env, "KUBERNETES_SERVICE_PORT"), Some("443"));
+        assert_eq!(get(&env, "KUBERNETES_SERVICE_PORT_HTTPS"), Some("443"));
+        assert_eq!(get(&env, "KUBERNETES_PORT"), Some("tcp://10.96.0.1:443"));
+        assert_eq!(get(&env, "NGINX_CLUSTERIP_SERVICE_HOST"), Some("10.96.204.67"));
+        assert_eq!(get(&env, "NGINX_CLUSTERIP_PORT_80_TCP_ADDR"), Some("10.96.204.67"));
+        // headless services have no VIP to announce; kube-dns lives in another namespace
+        assert_eq!(get(&env, "NGINX_HEADLESS_SERVICE_HOST"), None);
+        assert_eq!(get(&env, "KUBE_DNS_SERVICE_HOST"), None);
+    }
+
+    #[test]
+    fn the_manifest_env_wins() {
+        let s = seed();
+        let pod = s.pod("default", "redis-0").unwrap();
+        let mut c = pod.containers[0].clone();
+        c.env.push(("HOSTNAME".into(), "custom".into()));
+        assert_eq!(get(&container_env(&s, pod, &c), "HOSTNAME"), Some("custom"));
+    }
+}

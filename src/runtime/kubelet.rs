@@ -1,0 +1,460 @@
+//! The supervisor's kubelet: runs each pod's init containers in order, then its
+//! containers, restarts them with back-off, runs readiness probes, and reports each
+//! pod's READY / STATUS / RESTARTS. Containers are host processes inside the pod's
+//! namespaces (network, UTS, mount with the pod's /etc files).
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::cluster::state::{ContainerState, LabState, PodState};
+use crate::kernel::exec::{ExecOptions, command_in};
+use crate::spec::Probe;
+
+use super::env::container_env;
+use super::images::{Launch, launch};
+use super::probe;
+
+/// kubelet starts at 10 s and doubles to 5 min; a lab wants to see a crash loop
+/// within seconds, so labctl starts at 1 s (same doubling and cap).
+const BACKOFF_START: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+const FIRST_READY_PROBE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What `get pods` shows for a pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodStatus {
+    pub ready: bool,
+    /// kubectl's STATUS column: Pending, Init:0/1, Running, CrashLoopBackOff, Completed, Error...
+    pub status: String,
+    pub restarts: u32,
+}
+
+pub struct Kubelet {
+    exe: PathBuf,
+    lab_dir: PathBuf,
+    pods: BTreeMap<(String, String), PodRun>,
+}
+
+struct PodRun {
+    uid: String,
+    init_done: usize,
+    init: Option<ContainerRun>,
+    containers: Vec<ContainerRun>,
+    /// A container could not start at all (e.g. its binary is missing).
+    failed: Option<String>,
+}
+
+struct ContainerRun {
+    name: String,
+    launch: Launch,
+    child: Option<Child>,
+    started: Option<Instant>,
+    next_start: Instant,
+    backoff: Duration,
+    restarts: u32,
+    last_exit: Option<i32>,
+    probe: Option<ProbeRun>,
+    ready: bool,
+}
+
+struct ProbeRun {
+    probe: Probe,
+    next: Instant,
+    running: Option<JoinHandle<bool>>,
+    successes: u32,
+    failures: u32,
+}
+
+impl Kubelet {
+    pub fn new(lab_dir: PathBuf) -> Kubelet {
+        Kubelet {
+            exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("labctl")),
+            lab_dir,
+            pods: BTreeMap::new(),
+        }
+    }
+
+    /// One pass over every pod: start, reap, restart, probe. Returns every pod's status.
+    pub fn tick(&mut self, state: &LabState) -> BTreeMap<(String, String), PodStatus> {
+        let wanted: BTreeMap<(String, String), &PodState> = state
+            .pods
+            .iter()
+            .map(|p| ((p.namespace.clone(), p.name.clone()), p))
+            .collect();
+        let gone: Vec<_> = self
+            .pods
+            .iter()
+            .filter(|(key, run)| wanted.get(*key).is_none_or(|p| p.uid != run.uid))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in gone {
+            if let Some(mut run) = self.pods.remove(&key) {
+                run.kill();
+            }
+        }
+        let mut statuses = BTreeMap::new();
+        for pod in &state.pods {
+            let key = (pod.namespace.clone(), pod.name.clone());
+            let may_start = self.predecessor_ready(state, pod, &statuses);
+            if !self.pods.contains_key(&key) {
+                if !may_start {
+                    statuses.insert(key, pending());
+                    continue;
+                }
+                self.pods.insert(key.clone(), PodRun::new(pod));
+            }
+            let run = self.pods.get_mut(&key).expect("inserted above");
+            let status = run.step(state, pod, &self.exe, &self.lab_dir);
+            statuses.insert(key, status);
+        }
+        statuses
+    }
+
+    /// StatefulSets start pods in order (OrderedReady): pod N waits for pod N-1 Ready.
+    fn predecessor_ready(
+        &self,
+        state: &LabState,
+        pod: &PodState,
+        so_far: &BTreeMap<(String, String), PodStatus>,
+    ) -> bool {
+        let Some(owner) = pod.owner.as_ref().filter(|o| o.kind == "StatefulSet") else {
+            return true;
+        };
+        let Some(ordinal) = pod
+            .name
+            .strip_prefix(&format!("{}-", owner.name))
+            .and_then(|o| o.parse::<u32>().ok())
+        else {
+            return true;
+        };
+        if ordinal == 0 {
+            return true;
+        }
+        let previous = (pod.namespace.clone(), format!("{}-{}", owner.name, ordinal - 1));
+        let exists = state
+            .pods
+            .iter()
+            .any(|p| p.namespace == previous.0 && p.name == previous.1);
+        !exists || so_far.get(&previous).is_some_and(|s| s.ready)
+    }
+
+    /// Kills every container (the supervisor is stopping).
+    pub fn shutdown(&mut self) {
+        for run in self.pods.values_mut() {
+            run.kill();
+        }
+        self.pods.clear();
+    }
+
+    /// Containers served by the supervisor itself are "running" when it says so.
+    pub fn log_path(lab_dir: &std::path::Path, pod: &PodState, container: &str) -> PathBuf {
+        lab_dir
+            .join("logs")
+            .join(&pod.namespace)
+            .join(&pod.name)
+            .join(format!("{container}.log"))
+    }
+}
+
+fn pending() -> PodStatus {
+    PodStatus {
+        ready: false,
+        status: "Pending".into(),
+        restarts: 0,
+    }
+}
+
+impl PodRun {
+    fn new(pod: &PodState) -> PodRun {
+        let mut failed = None;
+        let mut containers = Vec::new();
+        for c in &pod.containers {
+            match launch(c) {
+                Ok(l) => containers.push(ContainerRun::new(c, l)),
+                Err(e) => failed = Some(e),
+            }
+        }
+        PodRun {
+            uid: pod.uid.clone(),
+            init_done: 0,
+            init: None,
+            containers,
+            failed,
+        }
+    }
+
+    fn step(&mut self, state: &LabState, pod: &PodState, exe: &Path, lab_dir: &Path) -> PodStatus {
+        let restarts_before_init = self.init.as_ref().map_or(0, |i| i.restarts);
+        if let Some(reason) = &self.failed {
+            let _ = reason;
+            return PodStatus {
+                ready: false,
+                status: "CreateContainerError".into(),
+                restarts: 0,
+            };
+        }
+        let now = Instant::now();
+        let total_init = pod.init_containers.len();
+        if self.init_done < total_init {
+            let spec = &pod.init_containers[self.init_done];
+            let run = self.init.get_or_insert_with(|| match launch(spec) {
+                Ok(l) => ContainerRun::new(spec, l),
+                Err(_) => ContainerRun::new(spec, Launch::Process(vec!["false".into()])),
+            });
+            match run.reap() {
+                Some(0) => {
+                    self.init_done += 1;
+                    self.init = None;
+                }
+                Some(code) => {
+                    if pod.restart_policy == "Never" {
+                        return status(false, "Init:Error", run.restarts);
+                    }
+                    run.schedule_restart(now, code);
+                }
+                None => {}
+            }
+            if let Some(run) = &mut self.init {
+                if run.child.is_none() && now >= run.next_start {
+                    run.start(state, pod, spec, exe, lab_dir);
+                }
+                if run.child.is_none() && run.restarts > 0 {
+                    return status(false, "Init:CrashLoopBackOff", run.restarts);
+                }
+                return status(false, &format!("Init:{}/{}", self.init_done, total_init), run.restarts);
+            }
+            if self.init_done < total_init {
+                return status(
+                    false,
+                    &format!("Init:{}/{}", self.init_done, total_init),
+                    restarts_before_init,
+                );
+            }
+        }
+        for (run, spec) in self.containers.iter_mut().zip(&pod.containers) {
+            if let Some(code) = run.reap() {
+                let restart = match pod.restart_policy.as_str() {
+                    "Never" => false,
+                    "OnFailure" => code != 0,
+                    _ => true,
+                };
+                if restart {
+                    run.schedule_restart(now, code);
+                } else {
+                    run.next_start = now + Duration::from_secs(u64::MAX / 4);
+                }
+            }
+            if run.child.is_none() && run.launch != Launch::ClusterDns && now >= run.next_start {
+                run.start(state, pod, spec, exe, lab_dir);
+            }
+            if run.launch == Launch::ClusterDns && run.started.is_none() {
+                run.started = Some(now);
+            }
+            run.update_readiness(pod, spec, now);
+        }
+        let restarts: u32 = self.containers.iter().map(|c| c.restarts).sum();
+        let all_ready = self.containers.iter().all(|c| c.ready);
+        let waiting = self.containers.iter().find(|c| !c.is_running());
+        let text = match waiting {
+            None => "Running".to_string(),
+            Some(c) if c.last_exit == Some(0) && pod.restart_policy != "Always" => "Completed".to_string(),
+            Some(c) if c.restarts > 0 && pod.restart_policy == "Always" => "CrashLoopBackOff".to_string(),
+            Some(c) if c.last_exit.is_some() => "Error".to_string(),
+            Some(_) => "ContainerCreating".to_string(),
+        };
+        status(all_ready && waiting.is_none(), &text, restarts)
+    }
+
+    fn kill(&mut self) {
+        for c in self.init.iter_mut().chain(self.containers.iter_mut()) {
+            c.kill();
+        }
+    }
+}
+
+fn status(ready: bool, text: &str, restarts: u32) -> PodStatus {
+    PodStatus {
+        ready,
+        status: text.to_string(),
+        restarts,
+    }
+}
+
+impl ContainerRun {
+    fn new(spec: &ContainerState, launch: Launch) -> ContainerRun {
+        ContainerRun {
+            name: spec.name.clone(),
+            launch,
+            child: None,
+            started: None,
+            next_start: Instant::now(),
+            backoff: BACKOFF_START,
+            restarts: 0,
+            last_exit: None,
+            probe: spec.readiness_probe.clone().map(|probe| ProbeRun {
+                next: Instant::now(),
+                probe,
+                running: None,
+                successes: 0,
+                failures: 0,
+            }),
+            ready: false,
+        }
+    }
+
+    fn is_running(&self) -> bool {
+        self.child.is_some() || (self.launch == Launch::ClusterDns && self.started.is_some())
+    }
+
+    fn start(&mut self, state: &LabState, pod: &PodState, spec: &ContainerState, exe: &Path, lab_dir: &Path) {
+        let argv = match &self.launch {
+            Launch::Process(argv) => argv.clone(),
+            Launch::HostnameHttp { port } => vec![
+                exe.to_string_lossy().into_owned(),
+                "builtin".into(),
+                "http-hostname".into(),
+                "--port".into(),
+                port.to_string(),
+            ],
+            Launch::ClusterDns => return,
+        };
+        let log = Kubelet::log_path(lab_dir, pod, &self.name);
+        let workdir = lab_dir.join("pods").join(&pod.namespace).join(&pod.name);
+        let spawned = (|| -> anyhow::Result<Child> {
+            fs::create_dir_all(log.parent().expect("log has a directory"))?;
+            fs::create_dir_all(&workdir)?;
+            let out = OpenOptions::new().create(true).append(true).open(&log)?;
+            let opts = ExecOptions {
+                hostname: Some(pod.hostname.clone()),
+                etc_overlay: true,
+            };
+            let mut cmd = command_in(&pod.netns, &opts, &argv)?;
+            cmd.env_clear()
+                .envs(container_env(state, pod, spec))
+                .current_dir(&workdir)
+                .stdin(Stdio::null())
+                .stdout(out.try_clone()?)
+                .stderr(out)
+                .process_group(0);
+            // SAFETY: prctl is async-signal-safe. Containers die with the supervisor
+            // thread that started them, so no process outlives its lab.
+            unsafe {
+                cmd.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            Ok(cmd.spawn()?)
+        })();
+        match spawned {
+            Ok(child) => {
+                self.child = Some(child);
+                self.started = Some(Instant::now());
+                if let Some(p) = &mut self.probe {
+                    p.next = Instant::now() + Duration::from_secs(p.probe.initial_delay_seconds as u64);
+                    p.successes = 0;
+                    p.failures = 0;
+                }
+            }
+            Err(e) => {
+                let _ = fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .and_then(|mut f| {
+                        std::io::Write::write_all(&mut f, format!("labctl: start {argv:?}: {e:#}\n").as_bytes())
+                    });
+                self.last_exit = Some(127);
+                self.schedule_restart(Instant::now(), 127);
+            }
+        }
+    }
+
+    /// The exit code if the process has just ended.
+    fn reap(&mut self) -> Option<i32> {
+        let child = self.child.as_mut()?;
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                self.child = None;
+                self.ready = false;
+                let code = crate::kernel::exec::exit_code(status);
+                self.last_exit = Some(code);
+                Some(code)
+            }
+            _ => None,
+        }
+    }
+
+    fn schedule_restart(&mut self, now: Instant, code: i32) {
+        self.last_exit = Some(code);
+        self.restarts += 1;
+        // kubelet resets the back-off after a container ran fine for 10 minutes.
+        if self
+            .started
+            .is_some_and(|s| now.duration_since(s) > Duration::from_secs(600))
+        {
+            self.backoff = BACKOFF_START;
+        }
+        self.next_start = now + self.backoff;
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+    }
+
+    fn update_readiness(&mut self, pod: &PodState, spec: &ContainerState, now: Instant) {
+        if !self.is_running() {
+            self.ready = false;
+            return;
+        }
+        let Some(p) = &mut self.probe else {
+            self.ready = true;
+            return;
+        };
+        if let Some(handle) = p.running.take_if(|h| h.is_finished()) {
+            let ok = handle.join().unwrap_or(false);
+            if ok {
+                p.successes += 1;
+                p.failures = 0;
+                if p.successes >= p.probe.success_threshold.max(1) {
+                    self.ready = true;
+                }
+            } else {
+                p.failures += 1;
+                p.successes = 0;
+                if p.failures >= p.probe.failure_threshold.max(1) {
+                    self.ready = false;
+                }
+            }
+        }
+        if p.running.is_none() && now >= p.next {
+            let (pod, spec, action) = (pod.clone(), spec.clone(), p.probe.action.clone());
+            let timeout = Duration::from_secs(p.probe.timeout_seconds.max(1) as u64);
+            p.running = Some(std::thread::spawn(move || probe::run(&pod, &spec, &action, timeout)));
+            let period = Duration::from_secs(p.probe.period_seconds.max(1) as u64);
+            // Until a container is first Ready labctl probes every 250 ms instead of
+            // every period, so that a lab comes up in about a second; afterwards
+            // probes run at the manifest's period, as kubelet runs them.
+            p.next = now
+                + if self.ready {
+                    period
+                } else {
+                    period.min(FIRST_READY_PROBE_INTERVAL)
+                };
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            let _ = child.wait();
+        }
+    }
+}

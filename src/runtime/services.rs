@@ -1,0 +1,119 @@
+//! The lab-wide services the supervisor keeps in step with the lab state:
+//! the cluster DNS server in each CoreDNS pod, and kube-proxy's rules in each node.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use crate::cluster::LabState;
+use crate::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets_in_netns};
+use crate::proxy;
+
+use super::images::{Launch, launch};
+use super::supervisor::LabService;
+
+/// Unset: forward names outside the cluster zone to the host's resolv.conf
+/// nameservers. Set: a comma-separated list of `ip:port` upstreams; empty means no
+/// forwarding at all (such names get SERVFAIL). Tests set it empty so that no query
+/// ever leaves the machine.
+pub const UPSTREAMS_ENV: &str = "LABCTL_DNS_UPSTREAMS";
+/// TTL of every cluster record (CoreDNS's default).
+pub const DNS_TTL: u32 = 30;
+
+/// One DNS server per CoreDNS pod, all answering from one zone.
+pub struct ClusterDns {
+    zone: Option<SharedZone>,
+    servers: BTreeMap<String, ServerHandle>,
+}
+
+impl ClusterDns {
+    pub fn new() -> ClusterDns {
+        ClusterDns {
+            zone: None,
+            servers: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for ClusterDns {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LabService for ClusterDns {
+    fn update(&mut self, state: &LabState) {
+        let zone = self.zone.get_or_insert_with(|| SharedZone::from_state(state, DNS_TTL));
+        zone.update(state);
+        let dns_pods: Vec<_> = state
+            .pods
+            .iter()
+            .filter(|p| p.containers.iter().any(|c| launch(c) == Ok(Launch::ClusterDns)))
+            .collect();
+        let gone: Vec<String> = self
+            .servers
+            .keys()
+            .filter(|uid| !dns_pods.iter().any(|p| &&p.uid == uid))
+            .cloned()
+            .collect();
+        for uid in gone {
+            if let Some(server) = self.servers.remove(&uid) {
+                let _ = server.shutdown();
+            }
+        }
+        for pod in dns_pods {
+            if self.servers.contains_key(&pod.uid) {
+                continue;
+            }
+            let addr = SocketAddr::from(([0, 0, 0, 0], 53));
+            let started = bind_sockets_in_netns(&pod.netns, addr, 2)
+                .map_err(anyhow::Error::from)
+                .and_then(|sockets| {
+                    let mut config = ServerConfig::new(sockets);
+                    if let Ok(list) = std::env::var(UPSTREAMS_ENV) {
+                        config.upstreams = list.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+                    }
+                    config.worker_threads = 1;
+                    ServerHandle::spawn(config, zone.clone())
+                });
+            match started {
+                Ok(server) => {
+                    self.servers.insert(pod.uid.clone(), server);
+                }
+                Err(e) => eprintln!("supervisor: DNS in pod {}/{}: {e:#}", pod.namespace, pod.name),
+            }
+        }
+    }
+}
+
+/// kube-proxy: rewrites only what changed between two lab states (partial sync).
+pub struct KubeProxy {
+    last: Option<LabState>,
+}
+
+impl KubeProxy {
+    pub fn new() -> KubeProxy {
+        KubeProxy { last: None }
+    }
+}
+
+impl Default for KubeProxy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LabService for KubeProxy {
+    fn update(&mut self, state: &LabState) {
+        let result = match &self.last {
+            None => proxy::sync::sync_lab(state),
+            Some(old) => proxy::sync::update_lab(old, state),
+        };
+        match result {
+            Ok(()) => self.last = Some(state.clone()),
+            Err(e) => {
+                eprintln!("supervisor: kube-proxy sync: {e:#}");
+                self.last = None; // full sync next time
+            }
+        }
+    }
+}
