@@ -1,13 +1,16 @@
 //! The command line: one small module per verb (load → resolve → plan → apply → print).
 
 mod builtin;
+mod delete;
 mod deploy;
 mod destroy;
 mod exec;
 mod get;
 mod inspect;
 mod labs;
+mod live;
 mod logs;
+mod scale;
 mod selector;
 mod supervise;
 mod validate;
@@ -37,6 +40,10 @@ enum Command {
     Get(get::Args),
     /// Run a command inside a node or pod (like kubectl exec)
     Exec(exec::Args),
+    /// Set the replicas of a Deployment or StatefulSet (like kubectl scale)
+    Scale(scale::Args),
+    /// Delete pods; their controllers replace them (like kubectl delete pod)
+    Delete(delete::Args),
     /// Print a container's output (like kubectl logs)
     Logs(logs::Args),
     /// Check a topology file without touching the system
@@ -58,6 +65,8 @@ pub fn main() -> i32 {
         Command::Get(a) => get::run(a),
         Command::Exec(a) => exec::run(a),
         Command::Logs(a) => logs::run(a),
+        Command::Scale(a) => scale::run(a),
+        Command::Delete(a) => delete::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Supervise(a) => supervise::run(a),
         Command::Builtin(a) => builtin::run(a),

@@ -3,6 +3,7 @@
 pub mod controllers;
 pub mod endpoints;
 pub mod ipam;
+pub mod live;
 pub mod names;
 pub mod netplan;
 pub mod podfiles;

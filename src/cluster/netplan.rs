@@ -29,6 +29,56 @@ pub fn plan(state: &LabState) -> NetPlan {
     NetPlan { namespaces }
 }
 
+/// What a running lab needs for pods added later (scale, a recreated pod): their
+/// own namespaces, and on their nodes (which exist) only the new veths, proxy-ARP
+/// sysctls and /32 routes.
+pub fn added_pods(state: &LabState, pods: &[&PodState]) -> NetPlan {
+    let mut namespaces: Vec<NsPlan> = pods.iter().map(|p| pod(state, p)).collect();
+    for node in &state.nodes {
+        let mine: Vec<&PodState> = pods.iter().copied().filter(|p| p.node == node.name).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        namespaces.push(NsPlan {
+            name: node.netns.clone(),
+            existing: true,
+            veths: mine.iter().map(|p| pod_veth(p)).collect(),
+            sysctls: mine.iter().flat_map(|p| pod_sysctls(p)).collect(),
+            routes: mine.iter().map(|p| pod_route(p)).collect(),
+            ..Default::default()
+        });
+    }
+    NetPlan { namespaces }
+}
+
+fn pod_veth(p: &PodState) -> VethPlan {
+    VethPlan {
+        name: p.host_veth.clone(),
+        mac: Some(HOST_VETH_MAC),
+        master: None,
+        peer_ns: p.netns.clone(),
+        peer_name: "eth0".into(),
+    }
+}
+
+fn pod_sysctls(p: &PodState) -> [(String, String); 2] {
+    [
+        (format!("net/ipv4/conf/{}/proxy_arp", p.host_veth), "1".into()),
+        // Without this the kernel delays proxy ARP replies by up to 0.8 s (proxy_delay, ip-sysctl.rst).
+        (format!("net/ipv4/neigh/{}/proxy_delay", p.host_veth), "0".into()),
+    ]
+}
+
+fn pod_route(p: &PodState) -> RoutePlan {
+    RoutePlan {
+        dst: host_route(p.ip),
+        gateway: None,
+        dev: Some(p.host_veth.clone()),
+        scope_link: true,
+        blackhole: false,
+    }
+}
+
 fn fabric(state: &LabState) -> NsPlan {
     let subnet = state.networking.node_subnet;
     NsPlan {
@@ -54,21 +104,8 @@ fn node(state: &LabState, node: &NodeState) -> NsPlan {
     let subnet = state.networking.node_subnet;
     let pods: Vec<&PodState> = state.pods.iter().filter(|p| p.node == node.name).collect();
     let mut sysctls = vec![("net/ipv4/ip_forward".to_string(), "1".to_string())];
-    for p in &pods {
-        sysctls.push((format!("net/ipv4/conf/{}/proxy_arp", p.host_veth), "1".into()));
-        // Without this the kernel delays proxy ARP replies by up to 0.8 s (proxy_delay, ip-sysctl.rst).
-        sysctls.push((format!("net/ipv4/neigh/{}/proxy_delay", p.host_veth), "0".into()));
-    }
-    let mut routes: Vec<RoutePlan> = pods
-        .iter()
-        .map(|p| RoutePlan {
-            dst: host_route(p.ip),
-            gateway: None,
-            dev: Some(p.host_veth.clone()),
-            scope_link: true,
-            blackhole: false,
-        })
-        .collect();
+    sysctls.extend(pods.iter().flat_map(|p| pod_sysctls(p)));
+    let mut routes: Vec<RoutePlan> = pods.iter().map(|p| pod_route(p)).collect();
     routes.extend(state.nodes.iter().filter(|o| o.name != node.name).map(|o| RoutePlan {
         dst: o.pod_block,
         gateway: Some(o.ip),
@@ -95,16 +132,7 @@ fn node(state: &LabState, node: &NodeState) -> NsPlan {
     });
     NsPlan {
         name: node.netns.clone(),
-        veths: pods
-            .iter()
-            .map(|p| VethPlan {
-                name: p.host_veth.clone(),
-                mac: Some(HOST_VETH_MAC),
-                master: None,
-                peer_ns: p.netns.clone(),
-                peer_name: "eth0".into(),
-            })
-            .collect(),
+        veths: pods.iter().map(|p| pod_veth(p)).collect(),
         sysctls,
         addresses: vec![("eth0".into(), with_prefix(node.ip, subnet))],
         routes,

@@ -73,7 +73,13 @@ struct Namespace<'a> {
 /// the thread itself, which then opens the namespace's socket in passing.
 fn create_namespaces<'a>(runtime: &Runtime, plan: &'a NetPlan) -> Vec<Result<Namespace<'a>>> {
     threads::map(&plan.namespaces, threads::default_count(), |ns| {
-        let netns = netns::create_on_this_thread(&ns.name)?;
+        let netns = if ns.existing {
+            let file = netns::open(&ns.name)?;
+            threads::enter_netns(&file).with_context(|| format!("netns {}", ns.name))?;
+            file
+        } else {
+            netns::create_on_this_thread(&ns.name)?
+        };
         let _context = runtime.enter();
         let socket = netlink::connect_here().with_context(|| format!("netns {}", ns.name))?;
         netns::write_etc_files(&ns.name, &ns.etc_files)?;

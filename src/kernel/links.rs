@@ -101,3 +101,28 @@ pub async fn set_up(handle: &Handle, index: u32) -> io::Result<()> {
         .await
         .map_err(io_error)
 }
+
+/// `ip link del NAME`; a missing link is fine (deleting one end of a veth pair
+/// deletes both).
+pub async fn delete(handle: &Handle, name: &str) -> io::Result<()> {
+    match index_of(handle, name).await {
+        Ok(index) => handle.link().del(index).execute().await.map_err(io_error),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes links in a named namespace, from a plain thread (`ip -n NETNS link del`).
+pub fn delete_in(netns_name: &str, names: &[String]) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let netns = super::netns::open(netns_name)?;
+    let socket = super::netlink::socket_in_file(&netns, runtime.handle())?;
+    runtime.block_on(async {
+        for name in names {
+            delete(&socket, name)
+                .await
+                .map_err(|e| anyhow::anyhow!("netns {netns_name}: delete link {name}: {e}"))?;
+        }
+        Ok(())
+    })
+}

@@ -16,6 +16,9 @@ pub struct NetPlan {
 pub struct NsPlan {
     /// Name under /run/netns.
     pub name: String,
+    /// The namespace exists already (a running lab's node): only add to it.
+    #[serde(default)]
+    pub existing: bool,
     /// Bridges created in this netns.
     pub bridges: Vec<String>,
     /// veth pairs whose local end is created in this netns; the peer is created

@@ -31,11 +31,24 @@ pub fn in_netns(names: &[String]) -> Vec<i32> {
 }
 
 /// SIGKILLs every process inside the namespaces (a user's `labctl exec` shell, a
-/// container whose supervisor was killed); returns how many there were.
+/// container whose supervisor was killed) and waits up to 2 s for them to be gone,
+/// so that their sockets close while the network is still there; returns how many
+/// there were.
 pub fn kill_all_in(names: &[String]) -> usize {
     let pids = in_netns(names);
     for pid in &pids {
         let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !pids.is_empty() && std::time::Instant::now() < deadline {
+        let alive = pids
+            .iter()
+            .filter(|pid| std::path::Path::new(&format!("/proc/{pid}/ns/net")).exists())
+            .count();
+        if alive == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
     pids.len()
 }
