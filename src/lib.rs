@@ -10,3 +10,4 @@ pub mod proxy;
 pub mod runtime;
 pub mod spec;
 pub mod store;
+pub mod verify;

@@ -119,3 +119,42 @@ fn scaling_a_statefulset_down_removes_the_highest_ordinal_and_its_namespace() {
     });
     lab.destroy();
 }
+
+#[test]
+fn apply_and_delete_a_manifest_file_in_a_running_lab() {
+    let lab = Lab::seed("apply");
+    let file = repo().join("tests/manifests/extra-echo.yaml");
+    let file = file.to_str().unwrap();
+    let out = ok(lab.labctl(&["apply", "-f", file]));
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "namespace/extra created",
+            "deployment.apps/echo created",
+            "service/echo created"
+        ]
+    );
+    let again = ok(lab.labctl(&["apply", "-f", file]));
+    assert!(again.lines().all(|l| l.ends_with(" unchanged")), "{again}");
+    let client = multitool(&lab);
+    eventually(10, || {
+        let answer = stdout(&lab.exec(&client, &["curl", "-s", "-m", "2", "echo.extra"]));
+        if answer.starts_with("echo-") {
+            Ok(())
+        } else {
+            Err(format!("curl echo.extra: {answer:?}"))
+        }
+    });
+    let out = ok(lab.labctl(&["delete", "-f", file]));
+    assert!(out.contains("namespace \"extra\" deleted"), "{out}");
+    assert!(!netns_of(&lab.name).iter().any(|n| n.contains(".extra.")));
+    eventually(5, || {
+        let answer = stdout(&lab.exec(&client, &["dig", "+short", "echo.extra.svc.cluster.local"]));
+        if answer.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(format!("still resolves: {answer}"))
+        }
+    });
+    lab.destroy();
+}

@@ -12,15 +12,23 @@ pub struct Args {
     lab: Option<String>,
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     namespace: String,
+    /// Delete the objects of this manifest file
+    #[arg(short = 'f', long = "filename", conflicts_with = "resource")]
+    file: Option<std::path::PathBuf>,
     /// pod (or pod/NAME)
-    resource: String,
+    #[arg(required_unless_present = "file")]
+    resource: Option<String>,
     names: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let (kind, mut names) = match args.resource.split_once('/') {
+    if let Some(file) = &args.file {
+        return super::apply::delete(args.lab.as_deref(), file);
+    }
+    let resource = args.resource.clone().unwrap_or_default();
+    let (kind, mut names) = match resource.split_once('/') {
         Some((k, n)) => (k.to_string(), vec![n.to_string()]),
-        None => (args.resource.clone(), Vec::new()),
+        None => (resource.clone(), Vec::new()),
     };
     names.extend(args.names.iter().cloned());
     if !matches!(kind.to_ascii_lowercase().as_str(), "po" | "pod" | "pods") {

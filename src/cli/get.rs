@@ -59,7 +59,12 @@ fn kind_of(resource: &str) -> Result<Kind> {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let format: Format = args.output.parse()?;
+    let jsonpath = super::jsonpath::template(&args.output);
+    let format: Format = if jsonpath.is_some() {
+        Format::Json
+    } else {
+        args.output.parse()?
+    };
     let (resource, mut names) = match args.resource.split_once('/') {
         Some((r, n)) => (r.to_string(), vec![n.to_string()]),
         None => (args.resource.clone(), Vec::new()),
@@ -75,7 +80,10 @@ pub fn run(args: Args) -> Result<i32> {
         selector: &selector,
     };
     let (text, found, missing) = render(&state, kind, &scope, format);
-    print!("{text}");
+    match &jsonpath {
+        Some(t) => print!("{}", super::jsonpath::render(t, &serde_json::from_str(&text)?)?),
+        None => print!("{text}"),
+    }
     for name in &missing {
         eprintln!(
             "Error from server (NotFound): {} {name:?} not found",

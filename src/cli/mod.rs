@@ -1,12 +1,15 @@
 //! The command line: one small module per verb (load → resolve → plan → apply → print).
 
+mod apply;
 mod builtin;
 mod delete;
 mod deploy;
 mod destroy;
 mod exec;
 mod get;
+mod graph;
 mod inspect;
+mod jsonpath;
 mod labs;
 mod live;
 mod logs;
@@ -14,6 +17,7 @@ mod scale;
 mod selector;
 mod supervise;
 mod validate;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -40,6 +44,8 @@ enum Command {
     Get(get::Args),
     /// Run a command inside a node or pod (like kubectl exec)
     Exec(exec::Args),
+    /// Create or change objects from a manifest file (like kubectl apply -f)
+    Apply(apply::Args),
     /// Set the replicas of a Deployment or StatefulSet (like kubectl scale)
     Scale(scale::Args),
     /// Delete pods; their controllers replace them (like kubectl delete pod)
@@ -48,6 +54,10 @@ enum Command {
     Logs(logs::Args),
     /// Check a topology file without touching the system
     Validate(validate::Args),
+    /// Run every check of a lab for real (DNS, kube-proxy rules, TCP, ping, topology checks)
+    Verify(verify::Args),
+    /// Draw a lab: nodes, the pods on them, the pods each service selects
+    Graph(graph::Args),
     /// Run a lab's supervisor (started by deploy; not for direct use)
     #[command(hide = true)]
     Supervise(supervise::Args),
@@ -66,8 +76,11 @@ pub fn main() -> i32 {
         Command::Exec(a) => exec::run(a),
         Command::Logs(a) => logs::run(a),
         Command::Scale(a) => scale::run(a),
+        Command::Apply(a) => apply::run(a),
         Command::Delete(a) => delete::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Graph(a) => graph::run(a),
         Command::Supervise(a) => supervise::run(a),
         Command::Builtin(a) => builtin::run(a),
     };

@@ -66,6 +66,75 @@ pub fn delete_pod(state: &mut LabState, ns: &str, name: &str, now: &str) -> Resu
     Ok(changes)
 }
 
+/// Removes a pod without asking its controller (a bare pod, or `delete -f`).
+pub fn remove_pod(state: &mut LabState, ns: &str, name: &str) -> Option<PodState> {
+    let index = state.pods.iter().position(|p| p.namespace == ns && p.name == name)?;
+    Some(state.pods.remove(index))
+}
+
+/// Removes a workload and every pod it owns.
+pub fn remove_workload(state: &mut LabState, kind: WorkloadKind, ns: &str, name: &str) -> Option<Vec<PodState>> {
+    let index = state
+        .workloads
+        .iter()
+        .position(|w| w.kind == kind && w.namespace == ns && w.name == name)?;
+    let w = state.workloads.remove(index);
+    let (gone, kept): (Vec<PodState>, Vec<PodState>) = state
+        .pods
+        .drain(..)
+        .partition(|p| p.namespace == w.namespace && p.owner.as_ref().is_some_and(|o| owned_by(&w, o)));
+    state.pods = kept;
+    Some(gone)
+}
+
+/// Brings a workload that is in the state to its replica count.
+pub fn reconcile_workload(state: &mut LabState, w: &WorkloadState, now: &str) -> Result<PodChanges> {
+    reconcile(state, w, now)
+}
+
+/// A bare Pod added to a running lab: on its nodeName, else on the emptiest node.
+pub fn new_bare_pod(state: &LabState, intent: &super::controllers::PodIntent, now: &str) -> Result<PodState> {
+    let n = match &intent.node {
+        Some(node) => state
+            .nodes
+            .iter()
+            .position(|x| &x.name == node)
+            .ok_or_else(|| anyhow::anyhow!("pod {}: nodeName {node} is not a node of this lab", intent.name))?,
+        None => (0..state.nodes.len())
+            .filter(|&n| free_ips(state, n) > 0)
+            .min_by_key(|&n| {
+                let count = state.pods.iter().filter(|p| p.node == state.nodes[n].name).count();
+                (count, state.nodes[n].role == Role::ControlPlane, n)
+            })
+            .ok_or_else(|| anyhow::anyhow!("every node's pod block is full"))?,
+    };
+    let node = &state.nodes[n];
+    let ip = next_ip(state, n)?;
+    let name = &intent.name;
+    let ns = &intent.namespace;
+    Ok(PodState {
+        name: name.clone(),
+        namespace: ns.clone(),
+        uid: names::uid(&format!("{}/Pod/{ns}/{name}/{now}/{}", state.name, state.pods.len())),
+        labels: intent.labels.clone(),
+        owner: None,
+        node: node.name.clone(),
+        ip,
+        netns: names::pod_netns(&state.name, ns, name),
+        host_veth: names::host_veth(ns, name),
+        hostname: intent.spec_hostname.clone().unwrap_or_else(|| name.clone()),
+        spec_hostname: intent.spec_hostname.clone(),
+        subdomain: intent.subdomain.clone(),
+        restart_policy: intent.restart_policy.clone(),
+        init_containers: intent.init_containers.clone(),
+        containers: intent.containers.clone(),
+        ready: false,
+        phase: "Pending".into(),
+        restarts: 0,
+        created: now.to_string(),
+    })
+}
+
 fn owning_workload<'a>(state: &'a LabState, pod: &PodState) -> Option<&'a WorkloadState> {
     let owner = pod.owner.as_ref()?;
     state

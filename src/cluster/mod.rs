@@ -1,5 +1,6 @@
 //! Pure: IPAM, scheduling, controllers and EndpointSlices over the parsed topology.
 
+pub mod apply;
 pub mod controllers;
 pub mod endpoints;
 pub mod ipam;

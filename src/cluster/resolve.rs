@@ -44,11 +44,23 @@ pub fn resolve(topo: &Topology, topology_file: &str, now: &str) -> Result<LabSta
         pods,
         services,
         endpoint_slices,
+        checks: topo.checks.iter().map(check_state).collect(),
     })
 }
 
+fn check_state(c: &spec::CheckSpec) -> CheckState {
+    CheckState {
+        name: c.name.value.clone(),
+        target: c.target.value.clone(),
+        namespace: c.namespace.clone(),
+        command: c.command.clone(),
+        expect: c.expect.clone(),
+        exit_code: c.exit_code,
+    }
+}
+
 /// Images are not pulled: each container needs a command or an image labctl knows.
-fn check_images(objects: &[Object]) -> Result<(), SpecErrors> {
+pub(crate) fn check_images(objects: &[Object]) -> Result<(), SpecErrors> {
     let errors: Vec<SpecError> = objects
         .iter()
         .filter_map(|o| match o {
@@ -354,7 +366,12 @@ fn services(lab: &str, topo: &Topology, net: &NetworkingState, now: &str) -> Res
     }
 }
 
-fn user_service(lab: &str, s: &spec::ServiceObject, cluster_ip: Option<std::net::Ipv4Addr>, now: &str) -> ServiceState {
+pub(crate) fn user_service(
+    lab: &str,
+    s: &spec::ServiceObject,
+    cluster_ip: Option<std::net::Ipv4Addr>,
+    now: &str,
+) -> ServiceState {
     ServiceState {
         name: s.meta.name.value.clone(),
         namespace: s.meta.namespace.value.clone(),

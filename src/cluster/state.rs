@@ -28,6 +28,22 @@ pub struct LabState {
     pub pods: Vec<PodState>,
     pub services: Vec<ServiceState>,
     pub endpoint_slices: Vec<EndpointSliceState>,
+    /// The topology's own `checks:` (run by `labctl verify`).
+    #[serde(default)]
+    pub checks: Vec<CheckState>,
+}
+
+/// A topology `checks:` entry as written (see `spec::CheckSpec`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckState {
+    pub name: String,
+    /// A pod, a node, `node/<suffix>` or `<kind>/<name>` of a workload.
+    pub target: String,
+    pub namespace: String,
+    pub command: Vec<String>,
+    pub expect: Option<String>,
+    pub exit_code: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

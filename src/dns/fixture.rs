@@ -31,6 +31,7 @@ pub fn empty_lab(name: &str) -> LabState {
         pods: Vec::new(),
         services: Vec::new(),
         endpoint_slices: Vec::new(),
+        checks: Vec::new(),
     }
 }
 

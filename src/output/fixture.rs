@@ -335,6 +335,7 @@ pub fn lab() -> LabState {
         pods,
         services,
         endpoint_slices,
+        checks: Vec::new(),
     }
 }
 

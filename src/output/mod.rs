@@ -13,6 +13,7 @@
 #[cfg(test)]
 mod fixture;
 pub mod get;
+pub mod graph;
 pub mod inspect;
 mod json;
 pub mod table;

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::names;
-use super::rules::{Chain, KUBE_SERVICES, NodeRules, ServiceRules};
+use super::rules::{Chain, KUBE_MARK_MASQ, KUBE_SERVICES, NodeRules, ServiceRules};
 
 /// Chains declared per restore transaction in a full sync.
 pub const CHAINS_PER_BATCH: usize = 1000;
@@ -172,6 +172,17 @@ pub fn full_sync(rules: &NodeRules, filter: &Existing, nat: &Existing, chains_pe
         return vec![top_level(rules, filter, nat, true)];
     }
     let mut inputs = service_batches(&rules.services, chains_per_batch);
+    // The service chains jump to KUBE-MARK-MASQ: the first batch creates it when
+    // the node has none yet (declaring it later would flush it for a moment).
+    if !nat.chains.contains(KUBE_MARK_MASQ)
+        && let Some(first) = inputs.first_mut()
+        && let Some(mark) = rules.nat_static_chains().into_iter().find(|c| c.name == KUBE_MARK_MASQ)
+    {
+        let mut head = String::from("*nat\n");
+        push_chain_decl(&mut head, KUBE_MARK_MASQ);
+        push_rules(&mut head, &mark.rules);
+        *first = first.replacen("*nat\n", &head, 1);
+    }
     inputs.push(top_level(rules, filter, nat, false));
     inputs
 }
@@ -330,6 +341,8 @@ mod tests {
         let batched = full_sync(&rules, &Existing::default(), &nat, 3);
         assert_eq!(batched.len(), 3);
         assert!(batched[0].contains("KUBE-SVC-AQI2S6QIMU7PVVRP") && !batched[0].contains("KUBE-SERVICES"));
+        assert!(batched[0].starts_with("*nat\n:KUBE-MARK-MASQ - [0:0]\n-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\n"));
+        assert!(!batched[1].contains("KUBE-MARK-MASQ - [0:0]"));
         assert!(batched[2].contains(":KUBE-SERVICES - [0:0]") && !batched[2].contains(":KUBE-SVC-"));
     }
 

@@ -44,8 +44,32 @@ pub struct Topology {
     pub nodes: Vec<At<NodeRole>>,
     pub networking: Networking,
     pub objects: Vec<Object>,
+    /// The topology's own `checks:`, run by `labctl verify` after the derived ones.
+    pub checks: Vec<CheckSpec>,
     /// One line per ignored field, already formatted as `file:line:col: warning: ...`.
     pub warnings: Vec<String>,
+    /// Namespaces that exist already (a running lab's, for `labctl apply -f`):
+    /// objects may live in them without declaring them.
+    pub existing_namespaces: Vec<String>,
+}
+
+/// One entry of the topology's `checks:` list: a command run in a pod or node, with the
+/// output (regular expression) and/or exit code it must give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckSpec {
+    pub name: At<String>,
+    /// A pod, a node, `node/<suffix>` (`node/worker2`) or `<kind>/<name>` of a workload.
+    pub target: At<String>,
+    /// Namespace of the pod or workload; "default" when not written.
+    pub namespace: String,
+    /// A string is run with `sh -c`.
+    pub command: Vec<String>,
+    /// Extended regular expression (POSIX ERE, as `grep -E`) the output must match.
+    pub expect: Option<String>,
+    /// Exit code the command must end with; 0 when neither this nor `expect` is written.
+    pub exit_code: Option<i32>,
+    /// Where the entry starts.
+    pub pos: Pos,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,14 +40,26 @@ pub fn load(path: &Path) -> Result<Topology, SpecErrors> {
 /// Reads a topology given as text. `file` is how it is named in messages; manifest files
 /// are read from `base_dir` and named relative to `file`'s directory.
 pub fn load_str(file: &str, text: &str, base_dir: &Path) -> Result<Topology, SpecErrors> {
+    load_str_in(file, text, base_dir, &[])
+}
+
+/// Like [`load_str`], for objects added to a running lab whose namespaces
+/// `existing_namespaces` need no declaration.
+pub fn load_str_in(
+    file: &str,
+    text: &str,
+    base_dir: &Path,
+    existing_namespaces: &[String],
+) -> Result<Topology, SpecErrors> {
     let sources = Sources {
         topology_file: file.to_string(),
         read_dir: base_dir.to_path_buf(),
         display_dir: Path::new(file).parent().unwrap_or(Path::new("")).to_path_buf(),
     };
     let mut cx = Cx::new(file);
-    let topology = topology::parse(&mut cx, text, &sources);
-    if let Some(topology) = &topology {
+    let mut topology = topology::parse(&mut cx, text, &sources);
+    if let Some(topology) = &mut topology {
+        topology.existing_namespaces = existing_namespaces.to_vec();
         cx.errors.extend(validate::validate(topology, &cx.named_target_ports));
     }
     match topology {

@@ -26,7 +26,7 @@ pub(crate) fn validate(topology: &Topology, named_target_ports: &[(Pos, Pos)]) -
         errors.extend(check_object_names(&topology.name.value, object));
     }
     errors.extend(check_duplicates(&topology.objects));
-    errors.extend(check_namespaces_exist(&topology.objects));
+    errors.extend(check_namespaces_exist(&topology.objects, &topology.existing_namespaces));
     errors.extend(check_selectors_match_templates(&topology.objects));
     errors.extend(check_named_target_ports(&topology.objects, named_target_ports));
     errors
@@ -189,12 +189,13 @@ fn duplicate_error(object: &Object, first: &Pos) -> SpecError {
     SpecError::new(&meta.name.pos, message).hint(hint)
 }
 
-fn check_namespaces_exist(objects: &[Object]) -> Vec<SpecError> {
+fn check_namespaces_exist(objects: &[Object], existing: &[String]) -> Vec<SpecError> {
     let declared: BTreeSet<&str> = objects
         .iter()
         .filter(|o| matches!(o, Object::Namespace(_)))
         .map(|o| o.meta().name.value.as_str())
         .chain(BUILT_IN_NAMESPACES)
+        .chain(existing.iter().map(String::as_str))
         .collect();
     objects
         .iter()

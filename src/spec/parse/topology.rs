@@ -3,10 +3,15 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
+use saphyr::{Scalar, YamlData};
 
 use super::manifests::{self, Sources};
-use super::yaml::{Cx, Fields, Node, index, is_empty_document, load_documents, read_int, read_list, read_string};
-use crate::spec::model::{At, Networking, NodeRole, Object, Pos, Topology};
+
+use super::yaml::{
+    Cx, Fields, Node, index, is_empty_document, load_documents, read_int, read_int_in, read_list, read_string,
+    read_string_list, untag,
+};
+use crate::spec::model::{At, CheckSpec, Networking, NodeRole, Object, Pos, Topology};
 
 const DEFAULT_NODE_SUBNET: &str = "172.18.0.0/16";
 const DEFAULT_POD_SUBNET: &str = "192.168.0.0/16";
@@ -55,6 +60,7 @@ fn parse_root(cx: &mut Cx, root: &Node, sources: &Sources) -> Option<Topology> {
     if let Some(list) = fields.get("manifests") {
         manifests::parse_list(cx, list, sources, &mut objects);
     }
+    let checks = parse_checks(cx, &fields);
     fields.finish(cx);
     Some(Topology {
         file: sources.topology_file.clone(),
@@ -62,7 +68,9 @@ fn parse_root(cx: &mut Cx, root: &Node, sources: &Sources) -> Option<Topology> {
         nodes,
         networking,
         objects,
+        checks,
         warnings: Vec::new(),
+        existing_namespaces: Vec::new(),
     })
 }
 
@@ -228,4 +236,84 @@ fn parse_cidr(text: &str) -> Result<Ipv4Net, (String, String)> {
             "an IPv4 prefix length is 0 to 32".to_string(),
         )
     })
+}
+
+/// The topology's own `checks:` for `labctl verify`.
+fn parse_checks(cx: &mut Cx, fields: &Fields) -> Vec<CheckSpec> {
+    let mut checks: Vec<CheckSpec> = Vec::new();
+    for (path, item) in fields.list(cx, "checks") {
+        let Some(check) = parse_check(cx, item, &path) else {
+            continue;
+        };
+        if let Some(first) = checks.iter().find(|c| c.name.value == check.name.value) {
+            let message = format!(
+                "{path}: a check named \"{}\" is already defined at {}",
+                check.name.value, first.pos
+            );
+            cx.error_at(&check.name.pos, message, "give every check its own name");
+            continue;
+        }
+        checks.push(check);
+    }
+    checks
+}
+
+fn parse_check(cx: &mut Cx, item: &Node, path: &str) -> Option<CheckSpec> {
+    let fields = Fields::of(cx, item, path)?;
+    let errors = cx.error_count();
+    let name = fields.required(cx, "name", "add `name: <what the check shows>`");
+    let name = name.and_then(|node| read_string(cx, node, &fields.path("name")).map(|s| At::new(s, cx.pos(node))));
+    let target_hint =
+        "add `in: <pod>`, `in: <node>`, `in: node/worker` or `in: deployment/<name>`: where the command runs";
+    let target = fields.required(cx, "in", target_hint);
+    let target = target.and_then(|node| read_string(cx, node, &fields.path("in")).map(|s| At::new(s, cx.pos(node))));
+    let namespace = fields.string(cx, "namespace").unwrap_or_else(|| "default".to_string());
+    let command_node = fields.required(
+        cx,
+        "command",
+        "add `command: [program, args...]` or `command: <shell line>`",
+    );
+    let command = command_node.map(|node| read_command(cx, node, &fields.path("command")));
+    let expect = fields
+        .get("expect")
+        .and_then(|node| read_string(cx, node, &fields.path("expect")));
+    let exit_code = fields
+        .get("exitCode")
+        .and_then(|node| read_int_in(cx, node, &fields.path("exitCode"), 0..=255));
+    if let Some(target) = &target
+        && target.value.is_empty()
+    {
+        cx.error_at(&target.pos, format!("{}: empty target", fields.path("in")), target_hint);
+    }
+    if let (Some(node), Some(command)) = (command_node, &command)
+        && command.is_empty()
+    {
+        cx.error(
+            node,
+            format!("{}: empty command", fields.path("command")),
+            "write the program to run and its arguments",
+        );
+    }
+    let pos = cx.pos(item);
+    fields.finish(cx);
+    if cx.error_count() > errors {
+        return None;
+    }
+    Some(CheckSpec {
+        name: name?,
+        target: target?,
+        namespace,
+        command: command?,
+        expect,
+        exit_code: exit_code.map(|c| c as i32),
+        pos,
+    })
+}
+
+/// A list of strings is the argv; a single string is a shell line, run with `sh -c`.
+fn read_command(cx: &mut Cx, node: &Node, path: &str) -> Vec<String> {
+    match &untag(node).data {
+        YamlData::Value(Scalar::String(line)) => vec!["sh".to_string(), "-c".to_string(), line.to_string()],
+        _ => read_string_list(cx, node, path),
+    }
 }
