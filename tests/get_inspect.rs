@@ -90,3 +90,29 @@ fn inspect_shows_nodes_and_pods_in_a_box_table_and_json() {
     assert_eq!(entries.len(), 3 + 10);
     lab.destroy();
 }
+
+#[test]
+fn describe_service_lists_ready_endpoints_like_kubectl() {
+    let lab = Lab::seed("describe");
+    let text = ok(lab.labctl(&["describe", "service", "nginx-headless"]));
+    assert!(text.contains("\nIP:                None\n"), "{text}");
+    assert!(text.contains("\nSelector:          app=nginx\n"), "{text}");
+    let pods: serde_json::Value =
+        serde_json::from_str(&ok(lab.labctl(&["get", "pods", "-l", "app=nginx", "-o", "json"]))).unwrap();
+    let mut endpoints: Vec<String> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}:80", p["status"]["podIP"].as_str().unwrap()))
+        .collect();
+    endpoints.sort();
+    assert!(
+        text.contains(&format!("\nEndpoints:         {}\n", endpoints.join(","))),
+        "{text}"
+    );
+    let pod = ok(lab.labctl(&["describe", "pod", "redis-0"]));
+    assert!(pod.starts_with("Name:             redis-0\n"), "{pod}");
+    assert!(pod.contains("Controlled By:  StatefulSet/redis"), "{pod}");
+    assert!(pod.contains("Readiness:"), "{pod}");
+    lab.destroy();
+}

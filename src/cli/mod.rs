@@ -4,6 +4,7 @@ mod apply;
 mod builtin;
 mod delete;
 mod deploy;
+mod describe;
 mod destroy;
 mod exec;
 mod get;
@@ -44,6 +45,8 @@ enum Command {
     Get(get::Args),
     /// Run a command inside a node or pod (like kubectl exec)
     Exec(exec::Args),
+    /// Show a pod or service in detail (like kubectl describe)
+    Describe(describe::Args),
     /// Create or change objects from a manifest file (like kubectl apply -f)
     Apply(apply::Args),
     /// Set the replicas of a Deployment or StatefulSet (like kubectl scale)
@@ -77,6 +80,7 @@ pub fn main() -> i32 {
         Command::Logs(a) => logs::run(a),
         Command::Scale(a) => scale::run(a),
         Command::Apply(a) => apply::run(a),
+        Command::Describe(a) => describe::run(a),
         Command::Delete(a) => delete::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Verify(a) => verify::run(a),

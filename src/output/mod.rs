@@ -12,6 +12,7 @@
 
 #[cfg(test)]
 mod fixture;
+pub mod describe;
 pub mod get;
 pub mod graph;
 pub mod inspect;
