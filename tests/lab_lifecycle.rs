@@ -205,3 +205,41 @@ fn the_supervisor_outlives_deploy_and_is_stopped_by_destroy() {
         "no process of the lab after destroy"
     );
 }
+
+#[test]
+fn a_lab_whose_supervisor_died_is_reported_degraded_and_repaired_in_place() {
+    let lab = Lab::seed("repair");
+    let pid = supervisors_of(&lab.name)[0];
+    // its containers die with it (PR_SET_PDEATHSIG)
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !supervisors_of(&lab.name).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let netns_before = netns_of(&lab.name);
+    let get = lab.labctl(&["get", "pods"]);
+    assert!(stderr(&get).contains("degraded"), "{}", stderr(&get));
+    let out = ok(labctl(&["repair", &lab.name]));
+    assert!(out.contains("supervisor restarted"), "{out}");
+    assert_eq!(supervisors_of(&lab.name).len(), 1);
+    assert_eq!(netns_of(&lab.name), netns_before, "namespaces were not rebuilt");
+    // redis answers again behind its DNS name
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let out = lab.exec("redis-1", &["redis-cli", "-h", "redis-0.redis-headless", "ping"]);
+        if stdout(&out).trim() == "PONG" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-0 did not come back: {}",
+            stdout(&out)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    lab.destroy();
+}

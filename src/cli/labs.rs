@@ -33,5 +33,6 @@ pub fn load(store: &Store, name: &str) -> Result<LabState> {
         };
         bail!("lab {name:?} is not running ({hint})");
     }
+    super::repair::warn_if_degraded(store, name);
     store.load(name)
 }

@@ -14,6 +14,7 @@ mod jsonpath;
 mod labs;
 mod live;
 mod logs;
+mod repair;
 mod scale;
 mod selector;
 mod supervise;
@@ -45,6 +46,8 @@ enum Command {
     Get(get::Args),
     /// Run a command inside a node or pod (like kubectl exec)
     Exec(exec::Args),
+    /// Restart a degraded lab's supervisor without rebuilding it
+    Repair(repair::Args),
     /// Show a pod or service in detail (like kubectl describe)
     Describe(describe::Args),
     /// Create or change objects from a manifest file (like kubectl apply -f)
@@ -81,6 +84,7 @@ pub fn main() -> i32 {
         Command::Scale(a) => scale::run(a),
         Command::Apply(a) => apply::run(a),
         Command::Describe(a) => describe::run(a),
+        Command::Repair(a) => repair::run(a),
         Command::Delete(a) => delete::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Verify(a) => verify::run(a),
