@@ -45,7 +45,7 @@ lc() {
 }
 
 # in TARGET [-n NS] -- CMD...: run CMD inside a pod or node, shown as typed there.
-in() {
+run_in() {
     local target="$1"; shift
     local ns=(); if [ "$1" = "-n" ]; then ns=(-n "$2"); shift 2; fi
     [ "$1" = "--" ] && shift
@@ -86,23 +86,31 @@ headless_services() {
     lc get services
     local tool; tool=$(first_pod app=multitool)
     section "3. Compare ClusterIP vs headless service DNS resolution (from $tool)"
-    in "$tool" -- dig +search nginx-clusterip
-    in "$tool" -- dig +search nginx-headless
-    in "$tool" -- dig +search redis-headless
+    run_in "$tool" -- dig +search nginx-clusterip
+    run_in "$tool" -- dig +search nginx-headless
+    run_in "$tool" -- dig +search redis-headless
     section "4. Redis pod-specific DNS records"
     lc get endpointslice -l kubernetes.io/service-name=redis-headless -o yaml
     lc get endpointslice -l kubernetes.io/service-name=nginx-headless -o yaml
-    for i in 0 1 2; do in "$tool" -- dig +search +short "redis-$i.redis-headless"; done
-    in "$tool" -- redis-cli -h redis-0.redis-headless ping
+    for i in 0 1 2; do run_in "$tool" -- dig +search +short "redis-$i.redis-headless"; done
+    run_in "$tool" -- redis-cli -h redis-0.redis-headless ping
     section "5. Redis replication via headless service DNS"
-    in "$tool" -- redis-cli -h redis-0.redis-headless INFO replication
-    in "$tool" -- redis-cli -h redis-1.redis-headless INFO replication
+    note "waiting for both replicas' link to the master (a fresh lab syncs in a few seconds)"
+    for r in 1 2; do
+        for _ in $(seq 40); do
+            "$LABCTL" exec --lab "$lab" "$tool" -- redis-cli -h "redis-$r.redis-headless" INFO replication 2>/dev/null \
+                | grep -q master_link_status:up && break
+            sleep 0.5
+        done
+    done
+    run_in "$tool" -- redis-cli -h redis-0.redis-headless INFO replication
+    run_in "$tool" -- redis-cli -h redis-1.redis-headless INFO replication
     sh_in "$tool" 'redis-cli -h redis-2.redis-headless INFO replication | grep -E "role|master_host|master_link_status"'
-    in "$tool" -- redis-cli -h redis-0.redis-headless SET mykey "Hello from master"
+    run_in "$tool" -- redis-cli -h redis-0.redis-headless SET mykey "Hello from master"
     sleep 0.3
-    in "$tool" -- redis-cli -h redis-1.redis-headless GET mykey
-    in "$tool" -- redis-cli -h redis-2.redis-headless GET mykey
-    in "$tool" -- redis-cli -h redis-1.redis-headless SET anotherkey "test"
+    run_in "$tool" -- redis-cli -h redis-1.redis-headless GET mykey
+    run_in "$tool" -- redis-cli -h redis-2.redis-headless GET mykey
+    run_in "$tool" -- redis-cli -h redis-1.redis-headless SET anotherkey "test"
     printf '%s$ kubectl logs redis-1 | head -20%s\n' "$bold" "$off"
     "$LABCTL" logs --lab "$lab" redis-1 2>&1 | head -20 || true
     section "6. No iptables rules for headless services (on $lab-worker)"
@@ -110,9 +118,9 @@ headless_services() {
     sh_in "$lab-worker" 'iptables -t nat -S KUBE-SERVICES | grep nginx-headless || echo "(no output)"'
     sh_in "$lab-worker" 'iptables -t nat -S KUBE-SERVICES | grep redis-headless || echo "(no output)"'
     section "SRV records and the ping contrast"
-    in "$tool" -- dig +short SRV _redis._tcp.redis-headless.default.svc.cluster.local
-    in "$tool" -- ping -c 2 -W 1 nginx-clusterip
-    in "$tool" -- ping -c 2 nginx-headless
+    run_in "$tool" -- dig +short SRV _redis._tcp.redis-headless.default.svc.cluster.local
+    run_in "$tool" -- ping -c 2 -W 1 nginx-clusterip
+    run_in "$tool" -- ping -c 2 nginx-headless
 }
 
 show_hostname() {
@@ -121,21 +129,21 @@ show_hostname() {
     section "Both services"
     lc get svc -o wide -l app
     section "DNS of each service (from dns-client)"
-    in dns-client -- dig show-hostname-headless +search +short
-    in dns-client -- dig show-hostname-regular +search +short
+    run_in dns-client -- dig show-hostname-headless +search +short
+    run_in dns-client -- dig show-hostname-regular +search +short
     section "You can't ping a regular service's IP..."
-    in dns-client -- ping show-hostname-regular -c 4 -W 1
+    run_in dns-client -- ping show-hostname-regular -c 4 -W 1
     section "...but you can ping a headless service (you are pinging a pod)"
-    in dns-client -- ping show-hostname-headless -c 4
+    run_in dns-client -- ping show-hostname-headless -c 4
     section "Each answers HTTP with a pod's hostname"
-    in dns-client -- curl -s http://show-hostname-regular/
-    in dns-client -- curl -s http://show-hostname-headless/
+    run_in dns-client -- curl -s http://show-hostname-regular/
+    run_in dns-client -- curl -s http://show-hostname-headless/
     section "Service discovery: scale to 3, the new pod IP appears in DNS"
     lc scale --replicas=3 deployment/show-hostname-deployment
     wait_ready default app=show-hostname-pod 3
     lc get pods -o wide -l app
     sleep 0.5
-    in dns-client -- dig show-hostname-headless +search +short
+    run_in dns-client -- dig show-hostname-headless +search +short
     lc scale --replicas=2 deployment/show-hostname-deployment
     wait_ready default app=show-hostname-pod 2
 }
@@ -145,13 +153,13 @@ nginx_headless() {
     lc get pods -o wide -l app=nginx
     lc get svc
     section "nslookup the ClusterIP service from busybox: one address, the VIP"
-    in busybox -- nslookup nginx-clusterip
+    run_in busybox -- nslookup nginx-clusterip
     section "nslookup the headless service: every pod"
-    in busybox -- nslookup nginx-headless
+    run_in busybox -- nslookup nginx-headless
     section "StatefulSet pods by name through the headless service nginx (dnsutils)"
     lc get svc nginx
-    for i in 0 1 2; do in dnsutils -- nslookup "nginx-$i.nginx"; done
-    in dnsutils -- curl -s http://nginx-0.nginx/
+    for i in 0 1 2; do run_in dnsutils -- nslookup "nginx-$i.nginx"; done
+    run_in dnsutils -- curl -s http://nginx-0.nginx/
 }
 
 workshop() {
@@ -160,7 +168,7 @@ workshop() {
     lc get endpointslices -n workshop -l kubernetes.io/service-name=myservice
     section "3. DNS record of the service, from the prodcatalog pod"
     local cat; cat=$(first_pod app=prodcatalog workshop)
-    in "$cat" -n workshop -- nslookup myservice.workshop.svc.cluster.local
+    run_in "$cat" -n workshop -- nslookup myservice.workshop.svc.cluster.local
     section "4. Scale out proddetail to 3"
     lc scale deployment proddetail --replicas=3 -n workshop
     wait_ready workshop app=proddetail 3
@@ -170,7 +178,7 @@ workshop() {
     lc get endpointslices -n workshop -l kubernetes.io/service-name=myservice
     section "6. DNS again: one A record per pod"
     sleep 0.5
-    in "$cat" -n workshop -- nslookup myservice.workshop.svc.cluster.local
+    run_in "$cat" -n workshop -- nslookup myservice.workshop.svc.cluster.local
     section "7. Cleanup: scale back to 1"
     lc scale deployment proddetail --replicas=1 -n workshop
     wait_ready workshop app=proddetail 1

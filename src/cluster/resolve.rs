@@ -127,6 +127,7 @@ fn networking_state(n: &spec::Networking) -> NetworkingState {
         pod_block_size: n.pod_block_size.value,
         service_subnet: n.service_subnet.value,
         dns_domain: n.dns_domain.value.clone(),
+        dns_ttl: n.dns_ttl.value,
     }
 }
 

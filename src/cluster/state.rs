@@ -54,6 +54,8 @@ pub struct NetworkingState {
     pub pod_block_size: u8,
     pub service_subnet: Ipv4Net,
     pub dns_domain: String,
+    #[serde(default = "default_dns_ttl")]
+    pub dns_ttl: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,4 +262,8 @@ impl LabState {
         names.extend(self.pods.iter().map(|p| p.netns.clone()));
         names
     }
+}
+
+fn default_dns_ttl() -> u32 {
+    30
 }

@@ -295,3 +295,14 @@ fn a_user_object_may_not_take_a_system_name() {
         "{err}"
     );
 }
+
+#[test]
+fn the_dns_ttl_is_30_unless_the_topology_says_otherwise() {
+    assert_eq!(seed().networking.dns_ttl, 30);
+    let s = lab(&format!("{BASE}  networking: {{dnsTTL: 5}}\n")).unwrap();
+    assert_eq!(s.networking.dns_ttl, 5);
+    let err = lab(&format!("{BASE}  networking: {{dnsTTL: 7200}}\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("dnsTTL"), "{err}");
+}

@@ -20,6 +20,7 @@ pub fn empty_lab(name: &str) -> LabState {
             pod_block_size: 26,
             service_subnet: "10.96.0.0/12".parse().expect("valid"),
             dns_domain: "cluster.local".to_string(),
+            dns_ttl: 30,
         },
         fabric_netns: format!("{name}-fabric"),
         nodes: Vec::new(),

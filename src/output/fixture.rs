@@ -319,6 +319,7 @@ pub fn lab() -> LabState {
             pod_block_size: 26,
             service_subnet: "10.96.0.0/12".parse().unwrap(),
             dns_domain: "cluster.local".to_string(),
+            dns_ttl: 30,
         },
         fabric_netns: format!("{LAB}.fabric"),
         nodes: vec![

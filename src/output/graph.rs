@@ -73,7 +73,10 @@ fn dot(lab: &LabState) -> String {
     out.push_str("  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n");
     for (i, node) in lab.nodes.iter().enumerate() {
         out.push_str(&format!("  subgraph cluster_{i} {{\n"));
-        out.push_str(&format!("    label=\"{}\\n{} {}\";\n", node.name, node.ip, node.pod_block));
+        out.push_str(&format!(
+            "    label=\"{}\\n{} {}\";\n",
+            node.name, node.ip, node.pod_block
+        ));
         out.push_str("    style=rounded;\n");
         for p in lab.pods.iter().filter(|p| p.node == node.name) {
             out.push_str(&format!(
@@ -144,11 +147,27 @@ mod tests {
         assert_eq!(out.matches("subgraph cluster_").count(), lab.nodes.len());
         // Every pod drawn once, inside its node.
         for p in &lab.pods {
-            assert_eq!(out.matches(&format!("    {} [shape=box", pod_id(p))).count(), 1, "{}", p.name);
+            assert_eq!(
+                out.matches(&format!("    {} [shape=box", pod_id(p))).count(),
+                1,
+                "{}",
+                p.name
+            );
         }
-        assert!(out.contains("svc_default_nginx_clusterip [shape=ellipse, label=\"svc nginx-clusterip\\n10.96.204.67 80/TCP\"];"), "{out}");
-        assert!(out.contains("svc_default_redis_headless [shape=ellipse, style=dashed,"), "{out}");
-        assert!(out.contains("  svc_default_redis_headless -> pod_default_redis_0;\n"), "{out}");
+        assert!(
+            out.contains(
+                "svc_default_nginx_clusterip [shape=ellipse, label=\"svc nginx-clusterip\\n10.96.204.67 80/TCP\"];"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("svc_default_redis_headless [shape=ellipse, style=dashed,"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  svc_default_redis_headless -> pod_default_redis_0;\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -157,8 +176,17 @@ mod tests {
         let dot = render(&lab, GraphFormat::Dot);
         let mermaid = render(&lab, GraphFormat::Mermaid);
         assert!(mermaid.starts_with("flowchart LR\n"));
-        assert_eq!(dot.matches(" -> ").count(), mermaid.matches("-->").count() + mermaid.matches("-.->").count());
-        assert!(mermaid.contains("  svc_default_redis_headless -.-> pod_default_redis_0\n"), "{mermaid}");
-        assert_eq!(mermaid.matches("  subgraph ").count(), mermaid.matches("  end\n").count());
+        assert_eq!(
+            dot.matches(" -> ").count(),
+            mermaid.matches("-->").count() + mermaid.matches("-.->").count()
+        );
+        assert!(
+            mermaid.contains("  svc_default_redis_headless -.-> pod_default_redis_0\n"),
+            "{mermaid}"
+        );
+        assert_eq!(
+            mermaid.matches("  subgraph ").count(),
+            mermaid.matches("  end\n").count()
+        );
     }
 }

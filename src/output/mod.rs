@@ -10,9 +10,9 @@
 //!   Kubernetes-shaped objects behind `-o yaml|json`.
 //! - [`inspect`]: containerlab's `inspect` table and JSON; [`summary`] for `deploy`.
 
+pub mod describe;
 #[cfg(test)]
 mod fixture;
-pub mod describe;
 pub mod get;
 pub mod graph;
 pub mod inspect;

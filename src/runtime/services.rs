@@ -16,8 +16,6 @@ use super::supervisor::LabService;
 /// forwarding at all (such names get SERVFAIL). Tests set it empty so that no query
 /// ever leaves the machine.
 pub const UPSTREAMS_ENV: &str = "LABCTL_DNS_UPSTREAMS";
-/// TTL of every cluster record (CoreDNS's default).
-pub const DNS_TTL: u32 = 30;
 
 /// One DNS server per CoreDNS pod, all answering from one zone.
 pub struct ClusterDns {
@@ -42,7 +40,9 @@ impl Default for ClusterDns {
 
 impl LabService for ClusterDns {
     fn update(&mut self, state: &LabState) {
-        let zone = self.zone.get_or_insert_with(|| SharedZone::from_state(state, DNS_TTL));
+        let zone = self
+            .zone
+            .get_or_insert_with(|| SharedZone::from_state(state, state.networking.dns_ttl));
         zone.update(state);
         let dns_pods: Vec<_> = state
             .pods

@@ -85,6 +85,8 @@ pub struct Networking {
     pub pod_block_size: At<u8>,
     pub service_subnet: At<Ipv4Net>,
     pub dns_domain: At<String>,
+    /// TTL of the cluster DNS records (CoreDNS `ttl`, 30 by default).
+    pub dns_ttl: At<u32>,
 }
 
 #[derive(Debug, Clone)]

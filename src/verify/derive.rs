@@ -50,7 +50,10 @@ pub enum Expect {
     ReplySources(BTreeSet<Ipv4Addr>),
     /// A topology check: output matches the extended regular expression (if any) and the
     /// command exits with the code (if any).
-    Custom { regex: Option<String>, exit_code: Option<i32> },
+    Custom {
+        regex: Option<String>,
+        exit_code: Option<i32>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,7 +319,12 @@ fn ptr_checks(lab: &LabState, client: &Client) -> Vec<Check> {
             continue;
         }
         checks.push(check(
-            format!("dns PTR {} → {} ({})", pod.ip, names.iter().next().cloned().unwrap_or_default(), pod.name),
+            format!(
+                "dns PTR {} → {} ({})",
+                pod.ip,
+                names.iter().next().cloned().unwrap_or_default(),
+                pod.name
+            ),
             "dns",
             step(client, dig(client, &pod.ip.to_string(), "PTR"), Expect::Lines(names)),
         ));
@@ -344,11 +352,16 @@ fn proxy_checks(lab: &LabState, svc: &ServiceState) -> Vec<Check> {
                         "-j KUBE-SVC-".to_string(),
                     ];
                     checks.push(check(
-                        format!("kube-proxy {shown} → KUBE-SERVICES rule for {vip}:{} on {}", port.port, node.name),
+                        format!(
+                            "kube-proxy {shown} → KUBE-SERVICES rule for {vip}:{} on {}",
+                            port.port, node.name
+                        ),
                         "kube-proxy",
                         vec![Step {
                             place: place.clone(),
-                            argv: ["iptables", "-t", "nat", "-S", "KUBE-SERVICES"].map(String::from).to_vec(),
+                            argv: ["iptables", "-t", "nat", "-S", "KUBE-SERVICES"]
+                                .map(String::from)
+                                .to_vec(),
                             expect: Expect::LineWithAll(fragments),
                         }],
                     ));
@@ -395,8 +408,16 @@ fn tcp_checks(lab: &LabState, client: &Client, svc: &ServiceState) -> Vec<Check>
             Some(name) => format!("{}/{}:{name}", svc.namespace, svc.name),
             None => format!("{}/{}", svc.namespace, svc.name),
         };
-        let expected = if svc.session_affinity_client_ip { 1 } else { endpoints.len() };
-        let tries = if svc.session_affinity_client_ip { 3 } else { CONNECTIONS_PER_ENDPOINT * endpoints.len() };
+        let expected = if svc.session_affinity_client_ip {
+            1
+        } else {
+            endpoints.len()
+        };
+        let tries = if svc.session_affinity_client_ip {
+            3
+        } else {
+            CONNECTIONS_PER_ENDPOINT * endpoints.len()
+        };
         let conntrack = |op: &str| -> Vec<String> {
             [
                 "conntrack",
@@ -484,7 +505,9 @@ fn ping_checks(lab: &LabState, client: &Client) -> Vec<Check> {
                             published(lab, other)
                                 .into_iter()
                                 .filter(move |e| e.address == ep.address)
-                                .map(move |e| format!("bytes from {}.{} ({})", endpoint_label(e), fqdn(lab, other), ep.address))
+                                .map(move |e| {
+                                    format!("bytes from {}.{} ({})", endpoint_label(e), fqdn(lab, other), ep.address)
+                                })
                         })
                 })
                 .collect();
@@ -515,14 +538,19 @@ fn reach_checks(lab: &LabState) -> Vec<Check> {
     for from in &reps {
         for to in reps.iter().filter(|to| to.node != from.node) {
             checks.push(check(
-                format!("reach {} ({}) → {} {} ({})", from.name, from.node, to.name, to.ip, to.node),
+                format!(
+                    "reach {} ({}) → {} {} ({})",
+                    from.name, from.node, to.name, to.ip, to.node
+                ),
                 "reach",
                 vec![Step {
                     place: Place::Pod {
                         namespace: from.namespace.clone(),
                         name: from.name.clone(),
                     },
-                    argv: ["ping", "-c", "1", "-W", "2", &to.ip.to_string()].map(String::from).to_vec(),
+                    argv: ["ping", "-c", "1", "-W", "2", &to.ip.to_string()]
+                        .map(String::from)
+                        .to_vec(),
                     expect: Expect::Contains(", 0% packet loss".into()),
                 }],
             ));
@@ -590,7 +618,9 @@ fn owned_by(lab: &LabState, owner: &crate::cluster::state::OwnerRef, kind: &str,
         && lab.workloads.iter().any(|w| {
             w.kind.as_str() == "Deployment"
                 && w.name == name
-                && w.template_hash.as_ref().is_some_and(|h| owner.name == format!("{name}-{h}"))
+                && w.template_hash
+                    .as_ref()
+                    .is_some_and(|h| owner.name == format!("{name}-{h}"))
         })
 }
 

@@ -19,7 +19,12 @@ fn seed() -> LabState {
             name: "redis-0 is the master".into(),
             target: "daemonset/multitool".into(),
             namespace: "default".into(),
-            command: vec!["redis-cli".into(), "-h".into(), "redis-0.redis-headless".into(), "INFO".into()],
+            command: vec![
+                "redis-cli".into(),
+                "-h".into(),
+                "redis-0.redis-headless".into(),
+                "INFO".into(),
+            ],
             expect: Some("role:master".into()),
             exit_code: None,
         },
@@ -62,12 +67,24 @@ fn pod_ip(lab: &LabState, name: &str) -> String {
 fn the_client_is_a_toolbox_pod_asking_through_its_resolv_conf() {
     let lab = seed();
     let checks = derive(&lab);
-    let c = named(&checks, "dns A nginx-clusterip.default.svc.cluster.local → VIP 10.96.204.67");
-    let Place::Pod { name, .. } = &c.steps[0].place else { panic!("{c:?}") };
+    let c = named(
+        &checks,
+        "dns A nginx-clusterip.default.svc.cluster.local → VIP 10.96.204.67",
+    );
+    let Place::Pod { name, .. } = &c.steps[0].place else {
+        panic!("{c:?}")
+    };
     assert!(name.starts_with("multitool-"), "{name}");
     assert_eq!(
         c.steps[0].argv,
-        ["dig", "+short", "+time=2", "+tries=2", "nginx-clusterip.default.svc.cluster.local", "A"]
+        [
+            "dig",
+            "+short",
+            "+time=2",
+            "+tries=2",
+            "nginx-clusterip.default.svc.cluster.local",
+            "A"
+        ]
     );
     assert_eq!(c.steps[0].expect, Expect::Lines(["10.96.204.67".to_string()].into()));
 }
@@ -78,28 +95,48 @@ fn without_a_toolbox_pod_a_node_asks_the_kube_dns_vip() {
     lab.pods.retain(|p| !p.name.starts_with("multitool-"));
     lab.checks.clear();
     let checks = derive(&lab);
-    let c = named(&checks, "dns A nginx-clusterip.default.svc.cluster.local → VIP 10.96.204.67");
+    let c = named(
+        &checks,
+        "dns A nginx-clusterip.default.svc.cluster.local → VIP 10.96.204.67",
+    );
     assert_eq!(c.steps[0].place, Place::Node("headless-services-worker".into()));
     assert!(c.steps[0].argv.contains(&"@10.96.0.10".to_string()));
     // No names to ping from a node: the VIP by address only, no headless ping.
-    assert!(checks.iter().any(|c| c.name == "ping 10.96.204.67: 100% packet loss (the VIP answers only its ports)"));
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.name == "ping 10.96.204.67: 100% packet loss (the VIP answers only its ports)")
+    );
     assert!(!checks.iter().any(|c| c.name.starts_with("ping nginx-headless")));
 }
 
 #[test]
 fn headless_names_answer_exactly_the_ready_pod_ips_and_statefulset_pods_their_own() {
     let mut lab = seed();
-    let redis: BTreeSet<String> = ["redis-0", "redis-1", "redis-2"].iter().map(|p| pod_ip(&lab, p)).collect();
+    let redis: BTreeSet<String> = ["redis-0", "redis-1", "redis-2"]
+        .iter()
+        .map(|p| pod_ip(&lab, p))
+        .collect();
     let checks = derive(&lab);
-    let c = named(&checks, "dns A redis-headless.default.svc.cluster.local → the 3 ready pod IPs");
+    let c = named(
+        &checks,
+        "dns A redis-headless.default.svc.cluster.local → the 3 ready pod IPs",
+    );
     assert_eq!(c.steps[0].expect, Expect::Lines(redis));
     let c = named(
         &checks,
-        &format!("dns A redis-1.redis-headless.default.svc.cluster.local → {} (redis-1)", pod_ip(&lab, "redis-1")),
+        &format!(
+            "dns A redis-1.redis-headless.default.svc.cluster.local → {} (redis-1)",
+            pod_ip(&lab, "redis-1")
+        ),
     );
     assert_eq!(c.steps[0].expect, Expect::Lines([pod_ip(&lab, "redis-1")].into()));
     // Deployment pods have no names of their own.
-    assert!(!checks.iter().any(|c| c.name.starts_with("dns A ") && c.name.contains(".nginx-headless.default.svc.cluster.local →")));
+    assert!(
+        !checks
+            .iter()
+            .any(|c| c.name.starts_with("dns A ") && c.name.contains(".nginx-headless.default.svc.cluster.local →"))
+    );
     // A pod that is not ready is not published.
     let ip1: Ipv4Addr = pod_ip(&lab, "redis-1").parse().unwrap();
     for ep in lab.endpoint_slices.iter_mut().flat_map(|s| &mut s.endpoints) {
@@ -108,36 +145,69 @@ fn headless_names_answer_exactly_the_ready_pod_ips_and_statefulset_pods_their_ow
         }
     }
     let checks = derive(&lab);
-    named(&checks, "dns A redis-headless.default.svc.cluster.local → the 2 ready pod IPs");
+    named(
+        &checks,
+        "dns A redis-headless.default.svc.cluster.local → the 2 ready pod IPs",
+    );
 }
 
 #[test]
 fn srv_for_named_ports() {
     let lab = seed();
     let checks = derive(&lab);
-    let c = named(&checks, "dns SRV _http._tcp.nginx-clusterip.default.svc.cluster.local → 1 target(s)");
+    let c = named(
+        &checks,
+        "dns SRV _http._tcp.nginx-clusterip.default.svc.cluster.local → 1 target(s)",
+    );
     assert_eq!(
         c.steps[0].expect,
         Expect::Srv([(80, "nginx-clusterip.default.svc.cluster.local.".to_string())].into())
     );
-    let c = named(&checks, "dns SRV _redis._tcp.redis-headless.default.svc.cluster.local → 3 target(s)");
-    let Expect::Srv(want) = &c.steps[0].expect else { panic!() };
+    let c = named(
+        &checks,
+        "dns SRV _redis._tcp.redis-headless.default.svc.cluster.local → 3 target(s)",
+    );
+    let Expect::Srv(want) = &c.steps[0].expect else {
+        panic!()
+    };
     assert!(want.contains(&(6379, "redis-0.redis-headless.default.svc.cluster.local.".to_string())));
-    let c = named(&checks, "dns SRV _http._tcp.nginx-headless.default.svc.cluster.local → 2 target(s)");
-    let Expect::Srv(want) = &c.steps[0].expect else { panic!() };
-    let ip = pod_ip(&lab, lab.pods.iter().find(|p| p.name.starts_with("nginx-")).unwrap().name.as_str());
-    assert!(want.contains(&(80, format!("{}.nginx-headless.default.svc.cluster.local.", ip.replace('.', "-")))));
+    let c = named(
+        &checks,
+        "dns SRV _http._tcp.nginx-headless.default.svc.cluster.local → 2 target(s)",
+    );
+    let Expect::Srv(want) = &c.steps[0].expect else {
+        panic!()
+    };
+    let ip = pod_ip(
+        &lab,
+        lab.pods
+            .iter()
+            .find(|p| p.name.starts_with("nginx-"))
+            .unwrap()
+            .name
+            .as_str(),
+    );
+    assert!(want.contains(&(
+        80,
+        format!("{}.nginx-headless.default.svc.cluster.local.", ip.replace('.', "-"))
+    )));
 }
 
 #[test]
 fn ptr_for_vips_and_for_each_service_a_pod_backs() {
     let lab = seed();
     let checks = derive(&lab);
-    let c = named(&checks, "dns PTR 10.96.204.67 → nginx-clusterip.default.svc.cluster.local.");
+    let c = named(
+        &checks,
+        "dns PTR 10.96.204.67 → nginx-clusterip.default.svc.cluster.local.",
+    );
     assert_eq!(c.steps[0].argv[4..], ["-x".to_string(), "10.96.204.67".to_string()]);
     let nginx = lab.pods.iter().find(|p| p.name.starts_with("nginx-")).unwrap();
     let dashed = nginx.ip.to_string().replace('.', "-");
-    let c = checks.iter().find(|c| c.name.starts_with(&format!("dns PTR {} ", nginx.ip))).unwrap();
+    let c = checks
+        .iter()
+        .find(|c| c.name.starts_with(&format!("dns PTR {} ", nginx.ip)))
+        .unwrap();
     assert_eq!(
         c.steps[0].expect,
         Expect::Lines(
@@ -150,41 +220,72 @@ fn ptr_for_vips_and_for_each_service_a_pod_backs() {
     );
     // multitool pods back no service: no PTR check.
     let tool = lab.pods.iter().find(|p| p.name.starts_with("multitool-")).unwrap();
-    assert!(!checks.iter().any(|c| c.name.starts_with(&format!("dns PTR {} ", tool.ip))));
+    assert!(
+        !checks
+            .iter()
+            .any(|c| c.name.starts_with(&format!("dns PTR {} ", tool.ip)))
+    );
 }
 
 #[test]
 fn kube_proxy_rules_present_for_clusterip_on_every_node_absent_for_headless() {
     let lab = seed();
     let checks = derive(&lab);
-    for node in ["headless-services-control-plane", "headless-services-worker", "headless-services-worker2"] {
+    for node in [
+        "headless-services-control-plane",
+        "headless-services-worker",
+        "headless-services-worker2",
+    ] {
         let c = named(
             &checks,
             &format!("kube-proxy default/nginx-clusterip:http → KUBE-SERVICES rule for 10.96.204.67:80 on {node}"),
         );
         assert_eq!(c.steps[0].place, Place::Node(node.into()));
-        let Expect::LineWithAll(fragments) = &c.steps[0].expect else { panic!() };
+        let Expect::LineWithAll(fragments) = &c.steps[0].expect else {
+            panic!()
+        };
         assert!(fragments.contains(&"--comment \"default/nginx-clusterip:http cluster IP\"".to_string()));
-        let c = named(&checks, &format!("kube-proxy default/redis-headless (headless) → no nat rules on {node}"));
+        let c = named(
+            &checks,
+            &format!("kube-proxy default/redis-headless (headless) → no nat rules on {node}"),
+        );
         assert_eq!(c.steps[0].argv, ["iptables", "-t", "nat", "-S"]);
     }
-    assert_eq!(checks.iter().filter(|c| c.group == "kube-proxy").count(), 3 * (1 + 1 + 3 + 2));
+    assert_eq!(
+        checks.iter().filter(|c| c.group == "kube-proxy").count(),
+        3 * (1 + 1 + 3 + 2)
+    );
 }
 
 #[test]
 fn tcp_through_the_vip_must_reach_every_endpoint() {
     let lab = seed();
     let checks = derive(&lab);
-    let c = named(&checks, "tcp 10.96.204.67:80 (default/nginx-clusterip:http) reaches every endpoint (2)");
+    let c = named(
+        &checks,
+        "tcp 10.96.204.67:80 (default/nginx-clusterip:http) reaches every endpoint (2)",
+    );
     assert_eq!(c.steps.len(), 3);
-    let Place::Pod { name, .. } = &c.steps[1].place else { panic!() };
+    let Place::Pod { name, .. } = &c.steps[1].place else {
+        panic!()
+    };
     let client = lab.pods.iter().find(|p| &p.name == name).unwrap();
     // conntrack is read where the DNAT happens: the client's node.
     assert_eq!(c.steps[2].place, Place::Node(client.node.clone()));
-    let nginx: BTreeSet<Ipv4Addr> = lab.pods.iter().filter(|p| p.name.starts_with("nginx-")).map(|p| p.ip).collect();
+    let nginx: BTreeSet<Ipv4Addr> = lab
+        .pods
+        .iter()
+        .filter(|p| p.name.starts_with("nginx-"))
+        .map(|p| p.ip)
+        .collect();
     assert_eq!(c.steps[2].expect, Expect::ReplySources(nginx));
     // No API server behind default/kubernetes; kube-system is checked through DNS.
-    assert_eq!(checks.iter().filter(|c| c.group == "tcp").count(), 1, "{}", names(&checks));
+    assert_eq!(
+        checks.iter().filter(|c| c.group == "tcp").count(),
+        1,
+        "{}",
+        names(&checks)
+    );
 }
 
 #[test]
@@ -196,10 +297,17 @@ fn ping_contrast_and_cross_node_reach() {
         "ping nginx-clusterip.default.svc.cluster.local: 100% packet loss (the VIP answers only its ports)",
     );
     assert_eq!(c.steps[0].expect, Expect::Contains("100% packet loss".into()));
-    let c = named(&checks, "ping redis-headless.default.svc.cluster.local: replies from a pod, named by its PTR");
-    let Expect::ContainsAny(replies) = &c.steps[0].expect else { panic!() };
+    let c = named(
+        &checks,
+        "ping redis-headless.default.svc.cluster.local: replies from a pod, named by its PTR",
+    );
+    let Expect::ContainsAny(replies) = &c.steps[0].expect else {
+        panic!()
+    };
     let ip0 = pod_ip(&lab, "redis-0");
-    assert!(replies.contains(&format!("bytes from redis-0.redis-headless.default.svc.cluster.local ({ip0})")));
+    assert!(replies.contains(&format!(
+        "bytes from redis-0.redis-headless.default.svc.cluster.local ({ip0})"
+    )));
     // 3 nodes: each node's representative pings one pod on each of the 2 others.
     assert_eq!(checks.iter().filter(|c| c.group == "reach").count(), 6);
 }
@@ -209,7 +317,9 @@ fn topology_checks_run_where_they_say() {
     let lab = seed();
     let checks = derive(&lab);
     let c = named(&checks, "redis-0 is the master");
-    let Place::Pod { name, .. } = &c.steps[0].place else { panic!() };
+    let Place::Pod { name, .. } = &c.steps[0].place else {
+        panic!()
+    };
     assert!(name.starts_with("multitool-"));
     assert_eq!(
         c.steps[0].expect,
@@ -228,7 +338,10 @@ fn topology_checks_run_where_they_say() {
         }
     );
     let c = named(&checks, "nowhere");
-    assert_eq!(c.problem.as_deref(), Some("in: deployment/nope: no pod of Deployment default/nope"));
+    assert_eq!(
+        c.problem.as_deref(),
+        Some("in: deployment/nope: no pod of Deployment default/nope")
+    );
     // They come last, in the topology's order.
     let last: Vec<&str> = checks[checks.len() - 3..].iter().map(|c| c.name.as_str()).collect();
     assert_eq!(last, ["redis-0 is the master", "on a node", "nowhere"]);

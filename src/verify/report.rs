@@ -138,7 +138,10 @@ mod tests {
             result("dns A b", false, Some("expected\n  10.0.0.1\ngot nothing")),
         ];
         assert_eq!(text_line(&results[0]), "PASS  dns A a → VIP");
-        assert_eq!(text_line(&results[1]), "FAIL  dns A b: expected | 10.0.0.1 | got nothing");
+        assert_eq!(
+            text_line(&results[1]),
+            "FAIL  dns A b: expected | 10.0.0.1 | got nothing"
+        );
         assert_eq!(summary(&results), "1 passed, 1 failed");
     }
 

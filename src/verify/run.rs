@@ -48,7 +48,10 @@ pub fn run_all(lab: &LabState, checks: &[Check], on_result: &mut (dyn FnMut(&Che
             });
         }
     });
-    slots.into_iter().map(|s| s.into_inner().unwrap().expect("every check ran")).collect()
+    slots
+        .into_iter()
+        .map(|s| s.into_inner().unwrap().expect("every check ran"))
+        .collect()
 }
 
 pub fn run_check(lab: &LabState, check: &Check) -> CheckResult {
@@ -80,7 +83,8 @@ pub fn run_check(lab: &LabState, check: &Check) -> CheckResult {
 
 fn run_step(lab: &LabState, step: &Step) -> Result<(), String> {
     let (code, output) = execute(lab, &step.place, &step.argv)?;
-    judge(&step.expect, code, &output).map_err(|why| format!("{} in {}: {why}", shell_words(&step.argv), step.place.describe()))
+    judge(&step.expect, code, &output)
+        .map_err(|why| format!("{} in {}: {why}", shell_words(&step.argv), step.place.describe()))
 }
 
 /// Runs `argv` in the place under `timeout`; returns the exit code and stdout+stderr.
@@ -95,12 +99,17 @@ fn execute(lab: &LabState, place: &Place, argv: &[String]) -> Result<(i32, Strin
             (node.netns.clone(), options, None)
         }
         Place::Pod { namespace, name } => {
-            let pod = lab.pod(namespace, name).ok_or_else(|| format!("no pod {namespace}/{name}"))?;
+            let pod = lab
+                .pod(namespace, name)
+                .ok_or_else(|| format!("no pod {namespace}/{name}"))?;
             let options = ExecOptions {
                 hostname: Some(pod.hostname.clone()),
                 etc_overlay: true,
             };
-            let env = pod.containers.first().map(|c| crate::runtime::env::container_env(lab, pod, c));
+            let env = pod
+                .containers
+                .first()
+                .map(|c| crate::runtime::env::container_env(lab, pod, c));
             (pod.netns.clone(), options, env)
         }
     };
@@ -138,7 +147,11 @@ fn shell_words(argv: &[String]) -> String {
 
 fn shown(output: &str) -> String {
     let trimmed = output.trim();
-    if trimmed.is_empty() { "no output".to_string() } else { format!("got: {trimmed}") }
+    if trimmed.is_empty() {
+        "no output".to_string()
+    } else {
+        format!("got: {trimmed}")
+    }
 }
 
 fn output_lines(output: &str) -> BTreeSet<String> {
@@ -152,7 +165,11 @@ fn output_lines(output: &str) -> BTreeSet<String> {
 
 fn join<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
     let all: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
-    if all.is_empty() { "nothing".into() } else { all.join(", ") }
+    if all.is_empty() {
+        "nothing".into()
+    } else {
+        all.join(", ")
+    }
 }
 
 /// Whether the output (and exit code) is what `expect` asks for; if not, why.
@@ -195,7 +212,10 @@ pub fn judge(expect: &Expect, code: i32, output: &str) -> Result<(), String> {
                 Err(format!("no line with {}; {}", join(fragments), shown(output)))
             }
         }
-        Expect::NoLineWithAny(fragments) => match output.lines().find(|l| fragments.iter().any(|f| l.contains(f.as_str()))) {
+        Expect::NoLineWithAny(fragments) => match output
+            .lines()
+            .find(|l| fragments.iter().any(|f| l.contains(f.as_str())))
+        {
             None => Ok(()),
             Some(line) => Err(format!("unexpected rule: {line}")),
         },
@@ -210,7 +230,11 @@ pub fn judge(expect: &Expect, code: i32, output: &str) -> Result<(), String> {
             if texts.iter().any(|t| output.contains(t.as_str())) {
                 Ok(())
             } else {
-                Err(format!("expected one of \"{}\", {}", texts.join("\", \""), shown(output)))
+                Err(format!(
+                    "expected one of \"{}\", {}",
+                    texts.join("\", \""),
+                    shown(output)
+                ))
             }
         }
         Expect::ReplySources(want) => {
@@ -312,7 +336,11 @@ conntrack v1.4.7 (conntrack-tools): 2 flow entries have been shown.\n";
             exit_code: Some(0),
         };
         assert!(judge(&both, 0, "# Replication\nrole:master\n").is_ok());
-        assert!(judge(&both, 1, "role:master").unwrap_err().starts_with("exit code 1, expected 0"));
+        assert!(
+            judge(&both, 1, "role:master")
+                .unwrap_err()
+                .starts_with("exit code 1, expected 0")
+        );
         assert!(judge(&both, 0, "nothing").unwrap_err().contains("does not match"));
         let bad = Expect::Custom {
             regex: Some("(".into()),

@@ -18,6 +18,7 @@ const DEFAULT_POD_SUBNET: &str = "192.168.0.0/16";
 const DEFAULT_POD_BLOCK_SIZE: u8 = 26;
 const DEFAULT_SERVICE_SUBNET: &str = "10.96.0.0/12";
 const DEFAULT_DNS_DOMAIN: &str = "cluster.local";
+const DEFAULT_DNS_TTL: u32 = 30;
 
 /// Reads the topology text and every manifest it names; `None` when it cannot even be
 /// read as a topology (the reason is in `cx`).
@@ -154,6 +155,7 @@ fn default_networking(default_pos: &Pos) -> Networking {
         pod_block_size: At::new(DEFAULT_POD_BLOCK_SIZE, default_pos.clone()),
         service_subnet: at(DEFAULT_SERVICE_SUBNET.parse().unwrap()),
         dns_domain: At::new(DEFAULT_DNS_DOMAIN.to_string(), default_pos.clone()),
+        dns_ttl: At::new(DEFAULT_DNS_TTL, default_pos.clone()),
     }
 }
 
@@ -179,6 +181,12 @@ fn read_networking(cx: &mut Cx, fields: &Fields, networking: &mut Networking) {
         && let Some(domain) = read_string(cx, node, &fields.path("dnsDomain"))
     {
         networking.dns_domain = At::new(domain, cx.pos(node));
+    }
+    // CoreDNS's kubernetes plugin accepts a ttl of 0..=3600 seconds.
+    if let Some(node) = fields.get("dnsTTL")
+        && let Some(ttl) = read_int_in(cx, node, &fields.path("dnsTTL"), 0..=3600)
+    {
+        networking.dns_ttl = At::new(ttl as u32, cx.pos(node));
     }
 }
 
