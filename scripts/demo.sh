@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Deploys the main seed lab (topologies/headless-services.yaml) and shows it working:
-# the containerlab-like summary, kubectl-like pods, and pods pinging across nodes.
+# pods, ClusterIP vs headless DNS, kube-proxy's rules, Redis replication through the
+# headless names, and `labctl verify` running every check of the lab.
 # Leaves the lab running; remove it with `sudo target/release/labctl destroy headless-services`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,10 +17,16 @@ if "$labctl" inspect --lab headless-services >/dev/null 2>&1; then
 else
   run deploy topologies/headless-services.yaml
 fi
-run get pods -o wide
-run get services
-redis2=$("$labctl" get pods -o wide | awk '$1 == "redis-2" { print $6 }')
-run exec redis-0 -- ping -c2 "$redis2"
-run exec headless-services-worker -- ip route
-echo "The lab keeps running: try \`sudo $labctl exec redis-0 -- ip addr\`;"
+L=(--lab headless-services)
+mt=$("$labctl" get "${L[@]}" pods -l app=multitool -o 'jsonpath={.items[0].metadata.name}')
+run get "${L[@]}" pods -o wide
+run get "${L[@]}" services
+run exec "${L[@]}" "$mt" -- dig +search +noall +answer nginx-clusterip
+run exec "${L[@]}" "$mt" -- dig +search +noall +answer nginx-headless
+run exec "${L[@]}" "$mt" -- dig +search +noall +answer redis-0.redis-headless
+run exec "${L[@]}" headless-services-worker -- sh -c 'iptables -t nat -S KUBE-SERVICES | grep -E "nginx|redis"'
+run exec "${L[@]}" "$mt" -- redis-cli -h redis-0.redis-headless INFO replication
+run verify "${L[@]}"
+echo "The lab keeps running: try \`sudo $labctl exec $mt -- sh\`;"
+echo "replay the seed's exercises with \`sudo scripts/walkthrough.sh headless-services\`;"
 echo "remove it with \`sudo $labctl destroy headless-services\`."

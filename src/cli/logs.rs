@@ -22,6 +22,9 @@ pub struct Args {
     /// Keep printing what the container writes
     #[arg(short = 'f', long = "follow")]
     follow: bool,
+    /// The output of the container's previous run (before its last restart)
+    #[arg(short = 'p', long)]
+    previous: bool,
     /// Pod name
     pod: String,
 }
@@ -66,7 +69,16 @@ pub fn run(args: Args) -> Result<i32> {
             pod.containers[0].name.clone()
         }
     };
-    let path = Kubelet::log_path(&store.lab_dir(&state.name), pod, &container);
+    let mut path = Kubelet::log_path(&store.lab_dir(&state.name), pod, &container);
+    if args.previous {
+        path = path.with_extension("previous.log");
+        if !path.exists() {
+            bail!(
+                "previous terminated container {container:?} in pod {:?} not found",
+                pod.name
+            );
+        }
+    }
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(_) if !args.follow => return Ok(0),

@@ -330,6 +330,10 @@ impl ContainerRun {
         let workdir = lab_dir.join("pods").join(&pod.namespace).join(&pod.name);
         let spawned = (|| -> anyhow::Result<Child> {
             fs::create_dir_all(log.parent().expect("log has a directory"))?;
+            // A restarted container starts a new log; the last one is `logs --previous`.
+            if self.restarts > 0 && log.exists() {
+                fs::rename(&log, log.with_extension("previous.log"))?;
+            }
             fs::create_dir_all(&workdir)?;
             let out = OpenOptions::new().create(true).append(true).open(&log)?;
             let opts = ExecOptions {
