@@ -174,17 +174,26 @@ fn a_namespace_that_exists_already_is_never_taken_over() {
     labctl::kernel::netns::delete(&foreign).unwrap();
 }
 
-/// Processes whose command line is `labctl supervise <lab>`.
+/// Processes whose command line is `labctl supervise <lab>`, not counting the
+/// supervisor's own children between fork and exec (they carry its command line).
 fn supervisors_of(lab: &str) -> Vec<u32> {
+    let is_supervisor = |pid: u32| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        args.windows(2).any(|w| w[0] == b"supervise" && w[1] == lab.as_bytes())
+    };
+    let parent = |pid: u32| -> u32 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-            args.windows(2).any(|w| w[0] == b"supervise" && w[1] == lab.as_bytes())
-        })
+        .filter(|&pid| is_supervisor(pid) && !is_supervisor(parent(pid)))
         .collect()
 }
 
