@@ -71,6 +71,18 @@ fn scaling_a_deployment_adds_a_dns_answer_and_deleting_a_pod_brings_it_back() {
         }
     });
 
+    // and back down: 3 → 1 removes the other answers
+    ok(lab.labctl(&["scale", "deployment/nginx-deployment", "--replicas=1"]));
+    eventually(10, || {
+        let ready = ips_of(&lab, "app=nginx");
+        let answered = dig_short(&lab, &client, "nginx-headless");
+        if ready.len() == 1 && answered == ready {
+            Ok(())
+        } else {
+            Err(format!("ready {ready:?}, dig {answered:?}"))
+        }
+    });
+
     let old_ip = lab.pod_ip("redis-1");
     let out = ok(lab.labctl(&["delete", "pod", "redis-1"]));
     assert_eq!(out.trim(), "pod \"redis-1\" deleted");
