@@ -504,6 +504,50 @@ fn encode_reply(
     Ok(bytes)
 }
 
+/// Encoded answers kept per fast-UDP thread: a repeated question costs a copy and
+/// a patched ID instead of building and encoding the records again.
+const ANSWER_CACHE_ENTRIES: usize = 4096;
+
+/// What makes two requests get byte-identical replies but for the ID: the zone
+/// version, the question as written (only all-lowercase names are cached, so the
+/// question echoed in the reply is exactly the request's — answers reuse the
+/// question's case), the RD and CD flags echoed in the header, and everything
+/// after the question as sent (the EDNS record, echoed and used for truncation).
+#[derive(PartialEq, Eq, Hash)]
+struct CacheKey {
+    serial: u32,
+    question_and_rest: Vec<u8>,
+    flags: u8,
+}
+
+fn cache_key(request: &[u8], serial: u32) -> Option<CacheKey> {
+    let mut at = 12;
+    loop {
+        let label = *request.get(at)? as usize;
+        if label == 0 {
+            break;
+        }
+        if label > 63 {
+            return None; // a compression pointer or an extended label: not cached
+        }
+        at += 1 + label;
+    }
+    let name = request.get(12..at)?;
+    if name.iter().any(u8::is_ascii_uppercase) {
+        return None;
+    }
+    // QTYPE and QCLASS follow the name's terminating zero; the additional
+    // section (EDNS) follows them.
+    if request.len() < at + 5 {
+        return None;
+    }
+    Some(CacheKey {
+        serial,
+        question_and_rest: request[12..].to_vec(),
+        flags: (request[2] & 0x01) | (request[3] & 0x10),
+    })
+}
+
 /// The fast UDP path: one blocking socket per thread; in-zone questions are
 /// answered on this thread, others handed to the runtime.
 fn fast_udp_loop(
@@ -515,6 +559,7 @@ fn fast_udp_loop(
 ) {
     let socket = Arc::new(socket);
     let mut buf = vec![0u8; 4096];
+    let mut cache: HashMap<CacheKey, Vec<u8>> = HashMap::new();
     while !stop.load(Ordering::Relaxed) {
         let (len, src) = match socket.recv_from(&mut buf) {
             Ok(received) => received,
@@ -557,12 +602,27 @@ fn fast_udp_loop(
             }
         };
         let current = zone.load();
+        let key = cache_key(&buf[..len], current.serial());
+        if let Some(cached) = key.as_ref().and_then(|k| cache.get(k)) {
+            let mut reply = cached.clone();
+            reply[..2].copy_from_slice(&buf[..2]);
+            let _ = socket.send_to(&reply, src);
+            continue;
+        }
         match answer(&current, &query) {
             Answer::Authoritative(response) if response.chase.is_none() => {
                 let resolved = Resolved::authoritative(response);
                 let metadata = resolved.metadata(&request.metadata);
                 if let Ok(bytes) = encode_reply(&metadata, &query, &resolved, edns.as_ref(), limit) {
                     let _ = socket.send_to(&bytes, src);
+                    if let Some(key) = key {
+                        if cache.len() >= ANSWER_CACHE_ENTRIES
+                            || cache.keys().next().is_some_and(|k| k.serial != key.serial)
+                        {
+                            cache.clear();
+                        }
+                        cache.insert(key, bytes);
+                    }
                 }
             }
             _ => {
@@ -765,6 +825,29 @@ mod tests {
         let port = sockets.udp[0].local_addr().unwrap().port();
         assert!(sockets.udp.iter().all(|s| s.local_addr().unwrap().port() == port));
         assert_eq!(sockets.tcp.local_addr().unwrap().port(), port);
+    }
+
+    #[test]
+    fn only_lowercase_questions_are_cached_and_ids_do_not_matter() {
+        // id 0x1234, RD set, one question: "ab.c" A IN
+        let request = |id: u8, name: &[u8]| {
+            let mut r = vec![0x12, id, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+            r.extend_from_slice(name);
+            r.extend_from_slice(&[0, 1, 0, 1]);
+            r
+        };
+        let a = cache_key(&request(1, b"\x02ab\x01c\x00"), 7).unwrap();
+        let b = cache_key(&request(2, b"\x02ab\x01c\x00"), 7).unwrap();
+        assert!(a == b, "the ID is not part of the key");
+        assert!(
+            cache_key(&request(1, b"\x02ab\x01c\x00"), 8).unwrap() != a,
+            "a new zone serial misses"
+        );
+        assert!(
+            cache_key(&request(1, b"\x02aB\x01c\x00"), 7).is_none(),
+            "mixed case is never cached"
+        );
+        assert!(cache_key(&request(1, b"\x02ab"), 7).is_none(), "truncated question");
     }
 
     #[test]
