@@ -46,10 +46,10 @@ pub struct Kubelet {
 struct PodRun {
     uid: String,
     init_done: usize,
+    /// Restarts of the init containers that have completed.
+    init_restarts: u32,
     init: Option<ContainerRun>,
     containers: Vec<ContainerRun>,
-    /// A container could not start at all (e.g. its binary is missing).
-    failed: Option<String>,
 }
 
 struct ContainerRun {
@@ -154,7 +154,7 @@ impl Kubelet {
         self.pods.clear();
     }
 
-    /// Containers served by the supervisor itself are "running" when it says so.
+    /// Where a container's output goes (what `labctl logs` prints).
     pub fn log_path(lab_dir: &std::path::Path, pod: &PodState, container: &str) -> PathBuf {
         lab_dir
             .join("logs")
@@ -174,49 +174,36 @@ fn pending() -> PodStatus {
 
 impl PodRun {
     fn new(pod: &PodState) -> PodRun {
-        let mut failed = None;
-        let mut containers = Vec::new();
-        for c in &pod.containers {
-            match launch(c) {
-                Ok(l) => containers.push(ContainerRun::new(c, l)),
-                Err(e) => failed = Some(e),
-            }
-        }
         PodRun {
             uid: pod.uid.clone(),
             init_done: 0,
+            init_restarts: 0,
             init: None,
-            containers,
-            failed,
+            containers: pod
+                .containers
+                .iter()
+                .map(|c| ContainerRun::new(c, launch_or_explain(c)))
+                .collect(),
         }
     }
 
     fn step(&mut self, state: &LabState, pod: &PodState, exe: &Path, lab_dir: &Path) -> PodStatus {
-        let restarts_before_init = self.init.as_ref().map_or(0, |i| i.restarts);
-        if let Some(reason) = &self.failed {
-            let _ = reason;
-            return PodStatus {
-                ready: false,
-                status: "CreateContainerError".into(),
-                restarts: 0,
-            };
-        }
         let now = Instant::now();
         let total_init = pod.init_containers.len();
         if self.init_done < total_init {
             let spec = &pod.init_containers[self.init_done];
-            let run = self.init.get_or_insert_with(|| match launch(spec) {
-                Ok(l) => ContainerRun::new(spec, l),
-                Err(_) => ContainerRun::new(spec, Launch::Process(vec!["false".into()])),
-            });
+            let run = self
+                .init
+                .get_or_insert_with(|| ContainerRun::new(spec, launch_or_explain(spec)));
             match run.reap() {
                 Some(0) => {
                     self.init_done += 1;
+                    self.init_restarts += run.restarts;
                     self.init = None;
                 }
                 Some(code) => {
                     if pod.restart_policy == "Never" {
-                        return status(false, "Init:Error", run.restarts);
+                        return status(false, "Init:Error", self.init_restarts + run.restarts);
                     }
                     run.schedule_restart(now, code);
                 }
@@ -226,16 +213,18 @@ impl PodRun {
                 if run.child.is_none() && now >= run.next_start {
                     run.start(state, pod, spec, exe, lab_dir);
                 }
+                let restarts = self.init_restarts + run.restarts;
                 if run.child.is_none() && run.restarts > 0 {
-                    return status(false, "Init:CrashLoopBackOff", run.restarts);
+                    return status(false, "Init:CrashLoopBackOff", restarts);
                 }
-                return status(false, &format!("Init:{}/{}", self.init_done, total_init), run.restarts);
+                return status(false, &format!("Init:{}/{}", self.init_done, total_init), restarts);
             }
             if self.init_done < total_init {
+                // the next init container starts on the next pass
                 return status(
                     false,
                     &format!("Init:{}/{}", self.init_done, total_init),
-                    restarts_before_init,
+                    self.init_restarts,
                 );
             }
         }
@@ -278,6 +267,18 @@ impl PodRun {
             c.kill();
         }
     }
+}
+
+/// A container that cannot run (only possible with a hand-edited lab state, since
+/// deploy validates images) says why in its log and fails, as a bad image would.
+fn launch_or_explain(c: &ContainerState) -> Launch {
+    launch(c).unwrap_or_else(|why| {
+        Launch::Process(vec![
+            "sh".into(),
+            "-c".into(),
+            format!("echo 'labctl: {}' >&2; exit 1", why.replace('\'', "")),
+        ])
+    })
 }
 
 fn status(ready: bool, text: &str, restarts: u32) -> PodStatus {
