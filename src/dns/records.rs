@@ -522,6 +522,14 @@ impl Zone {
             return Answer::Forward;
         };
         let Some(targets) = self.reverse.get(&ip) else {
+            if is_locally_served(ip) {
+                // RFC 6303: reverse names of private and link-local space are
+                // answered locally (NXDOMAIN), never sent to the host's resolvers.
+                let mut response = Response::new();
+                response.rcode = ResponseCode::NXDomain;
+                response.authority.push(self.reverse_soa.clone());
+                return Answer::Authoritative(response);
+            }
             return Answer::Forward;
         };
         let mut response = Response::new();
@@ -581,6 +589,13 @@ fn fqdn(name: &str) -> Option<Name> {
 pub fn reverse_name(ip: Ipv4Addr) -> Name {
     let [a, b, c, d] = ip.octets();
     fqdn(&format!("{d}.{c}.{b}.{a}.in-addr.arpa")).expect("valid reverse name")
+}
+
+/// The IPv4 zones RFC 6303 section 4 says every resolver serves itself: this
+/// network (0/8), loopback (127/8), private space (10/8, 172.16/12, 192.168/16),
+/// link-local (169.254/16) — every lab address is in one of them by default.
+fn is_locally_served(ip: Ipv4Addr) -> bool {
+    ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.octets()[0] == 0
 }
 
 fn parse_reverse(lower: &str) -> Option<Ipv4Addr> {

@@ -551,3 +551,19 @@ fn zone_records_list_every_name_for_peer_servers() {
             .any(|r| r.name.to_ascii() == "67.204.96.10.in-addr.arpa.")
     );
 }
+
+#[test]
+fn reverse_names_of_private_space_never_leave_the_lab() {
+    // RFC 6303: an unknown pod-range, private or link-local address is NXDOMAIN here.
+    for name in [
+        "99.99.168.192.in-addr.arpa.",
+        "53.255.255.10.in-addr.arpa.",
+        "1.1.254.169.in-addr.arpa.",
+    ] {
+        let r = ask(&zone(), name, RecordType::PTR);
+        assert_nxdomain(&r);
+    }
+    // a public address is still the upstream's to answer
+    let public = Query::query(Name::from_ascii("8.8.8.8.in-addr.arpa.").unwrap(), RecordType::PTR);
+    assert_eq!(answer(&zone(), &public), Answer::Forward);
+}
