@@ -170,3 +170,29 @@ fn apply_and_delete_a_manifest_file_in_a_running_lab() {
     });
     lab.destroy();
 }
+
+#[test]
+fn a_scale_that_fails_half_way_leaves_no_namespace_and_a_consistent_lab() {
+    let lab = Lab::seed("scale-fail");
+    let before = netns_of(&lab.name);
+    let out = labctl_env(
+        &[
+            "scale",
+            "--lab",
+            &lab.name,
+            "deployment/nginx-deployment",
+            "--replicas=4",
+        ],
+        &[("LABCTL_INJECT_FAILURE", "routes")],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("injected failure"), "{}", stderr(&out));
+    assert_eq!(netns_of(&lab.name), before, "the new pods' namespaces were removed");
+    let names = ok(lab.labctl(&["get", "pods", "-l", "app=nginx", "-o", "name"]));
+    assert_eq!(names.lines().count(), 2, "{names}");
+    // and the lab still scales afterwards
+    ok(lab.labctl(&["scale", "deployment/nginx-deployment", "--replicas=3"]));
+    let names = ok(lab.labctl(&["get", "pods", "-l", "app=nginx", "-o", "name"]));
+    assert_eq!(names.lines().count(), 3, "{names}");
+    lab.destroy();
+}

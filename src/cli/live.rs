@@ -24,8 +24,18 @@ pub fn change_lab(
     let changes = change(&mut state)?;
     remove_pods(&state, &changes)?;
     let added: Vec<_> = changes.added.iter().collect();
-    if !added.is_empty() {
-        kernel::apply::apply(&netplan::added_pods(&state, &added))?;
+    if !added.is_empty()
+        && let Err(e) = kernel::apply::apply(&netplan::added_pods(&state, &added))
+    {
+        // The new pods' namespaces go again (their veths and routes with them).
+        let netns: Vec<String> = added.iter().map(|p| p.netns.clone()).collect();
+        kernel::teardown::teardown(&netns);
+        // The removed pods are gone from the kernel already: save that, without the
+        // pods that could not be wired, so that state and kernel agree.
+        state.pods.retain(|p| !netns.contains(&p.netns));
+        refresh_endpoints(&mut state);
+        store.save(&state, &lock)?;
+        return Err(e);
     }
     refresh_endpoints(&mut state);
     store.save(&state, &lock)?;
