@@ -27,9 +27,14 @@ pub fn change_lab(
     if !added.is_empty()
         && let Err(e) = kernel::apply::apply(&netplan::added_pods(&state, &added))
     {
-        // The new pods' namespaces go again (their veths and routes with them).
+        // The new pods go again: veths first (a namespace's veths outlive it
+        // briefly, and a retry reuses their names), then their namespaces.
         let netns: Vec<String> = added.iter().map(|p| p.netns.clone()).collect();
-        kernel::teardown::teardown(&netns);
+        let unwired = PodChanges {
+            added: Vec::new(),
+            removed: added.iter().map(|p| (*p).clone()).collect(),
+        };
+        let _ = remove_pods(&state, &unwired);
         // The removed pods are gone from the kernel already: save that, without the
         // pods that could not be wired, so that state and kernel agree.
         state.pods.retain(|p| !netns.contains(&p.netns));
