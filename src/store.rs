@@ -86,8 +86,7 @@ impl Store {
         self.dir(lab).is_dir()
     }
 
-    /// Blocks until no other labctl changes this lab.
-    pub fn lock(&self, lab: &str) -> Result<LabLock> {
+    fn lock_file(&self, lab: &str) -> Result<(File, PathBuf)> {
         let path = self.dir(lab).join("lock");
         let file = OpenOptions::new()
             .create(true)
@@ -95,6 +94,12 @@ impl Store {
             .write(true)
             .open(&path)
             .with_context(|| format!("open {}", path.display()))?;
+        Ok((file, path))
+    }
+
+    /// Blocks until no other labctl changes this lab.
+    pub fn lock(&self, lab: &str) -> Result<LabLock> {
+        let (file, path) = self.lock_file(lab)?;
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, e)| e)
             .with_context(|| format!("lock {}", path.display()))?;
@@ -103,13 +108,7 @@ impl Store {
 
     /// The lock if nobody holds it now (the supervisor never blocks on a CLI command).
     pub fn try_lock(&self, lab: &str) -> Result<Option<LabLock>> {
-        let path = self.dir(lab).join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("open {}", path.display()))?;
+        let (file, path) = self.lock_file(lab)?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => Ok(Some(LabLock { _lock: lock })),
             Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),

@@ -368,9 +368,7 @@ mod tests {
     use super::*;
 
     fn seed() -> LabState {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/headless-services.yaml");
-        let topo = crate::spec::load(&path).unwrap();
-        crate::cluster::resolve(&topo, "seed.yaml", "2026-01-01T00:00:00Z").unwrap()
+        crate::cluster::seed_for_tests()
     }
 
     fn names_of(state: &LabState, prefix: &str) -> Vec<String> {

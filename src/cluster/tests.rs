@@ -9,9 +9,7 @@ use super::{netplan, resolve};
 const NOW: &str = "2026-11-23T11:00:00Z";
 
 fn seed() -> LabState {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/headless-services.yaml");
-    let topo = crate::spec::load(&path).expect("seed topology parses");
-    resolve(&topo, "seed.yaml", NOW).expect("seed topology resolves")
+    super::seed_for_tests()
 }
 
 fn lab(yaml: &str) -> Result<LabState, crate::spec::SpecErrors> {
