@@ -3,21 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::*;
-
-/// Retries `check` for up to `secs` seconds; the last failure message if it never passes.
-fn eventually(secs: u64, mut check: impl FnMut() -> Result<(), String>) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        match check() {
-            Ok(()) => return,
-            Err(e) if Instant::now() >= deadline => panic!("{e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
-}
 
 fn multitool(lab: &Lab) -> String {
     let names = ok(lab.labctl(&["get", "pods", "-l", "app=multitool", "-o", "name"]));

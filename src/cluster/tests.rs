@@ -18,12 +18,7 @@ fn lab(yaml: &str) -> Result<LabState, crate::spec::SpecErrors> {
 }
 
 fn pods_of(state: &LabState, prefix: &str) -> Vec<String> {
-    state
-        .pods
-        .iter()
-        .filter(|p| p.name.starts_with(prefix))
-        .map(|p| p.name.clone())
-        .collect()
+    crate::cluster::pod_names_for_tests(state, prefix)
 }
 
 #[test]

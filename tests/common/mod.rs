@@ -27,6 +27,19 @@ pub fn labctl_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run labctl")
 }
 
+/// Retries `check` for up to `secs` seconds; panics with the last failure message
+/// if it never passes.
+pub fn eventually(secs: u64, mut check: impl FnMut() -> Result<(), String>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(e) if std::time::Instant::now() >= deadline => panic!("{e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+        }
+    }
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
