@@ -5,10 +5,10 @@
 use anyhow::Result;
 
 use crate::cluster::LabState;
+use crate::cluster::endpoints;
 use crate::cluster::live::PodChanges;
 use crate::cluster::netplan;
 use crate::kernel;
-use crate::runtime::supervisor::refresh_endpoints;
 use crate::store::Store;
 
 pub fn change_lab(
@@ -38,11 +38,11 @@ pub fn change_lab(
         // The removed pods are gone from the kernel already: save that, without the
         // pods that could not be wired, so that state and kernel agree.
         state.pods.retain(|p| !netns.contains(&p.netns));
-        refresh_endpoints(&mut state);
+        endpoints::refresh(&mut state);
         store.save(&state, &lock)?;
         return Err(e);
     }
-    refresh_endpoints(&mut state);
+    endpoints::refresh(&mut state);
     store.save(&state, &lock)?;
     Ok((state, changes))
 }

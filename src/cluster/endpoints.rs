@@ -10,6 +10,14 @@ pub fn selects(selector: &Labels, labels: &Labels) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// Re-derives every EndpointSlice from the lab's services and pods (after pods
+/// changed readiness, or were added or removed).
+pub fn refresh(state: &mut super::state::LabState) {
+    if let Some(cp) = state.nodes.iter().find(|n| n.role == super::state::Role::ControlPlane) {
+        state.endpoint_slices = endpoint_slices(&state.name, &state.services, &state.pods, cp);
+    }
+}
+
 /// One slice per service with a selector (ExternalName services have none); the
 /// apiserver's own slice for `default/kubernetes`.
 pub fn endpoint_slices(

@@ -573,7 +573,7 @@ pub(crate) mod tests {
         for p in &mut state.pods {
             p.ready = true;
         }
-        crate::runtime::supervisor::refresh_endpoints(&mut state);
+        crate::cluster::endpoints::refresh(&mut state);
         state
     }
 

@@ -171,19 +171,9 @@ fn write_statuses(
             p.restarts = s.restarts;
         }
     }
-    refresh_endpoints(&mut state);
+    cluster::endpoints::refresh(&mut state);
     store.save(&state, &lock)?;
     Ok(Some(state))
-}
-
-pub fn refresh_endpoints(state: &mut LabState) {
-    if let Some(cp) = state
-        .nodes
-        .iter()
-        .find(|n| n.role == cluster::state::Role::ControlPlane)
-    {
-        state.endpoint_slices = cluster::endpoints::endpoint_slices(&state.name, &state.services, &state.pods, cp);
-    }
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
