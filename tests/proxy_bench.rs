@@ -227,69 +227,136 @@ fn bench_proxy_programming() {
         assert!(nat_rules > n * 10);
     }
 
-    // One service changed at the largest size: an endpoint replaced.
-    let n = *sizes.iter().max().unwrap();
+    println!();
+    println!("One service changed (one endpoint replaced), median of {CHANGE_ROUNDS}, nft:");
+    println!();
+    println!(
+        "| services | endpoints | labctl partial sync | kube-proxy partial sync (KUBE-SERVICES rewritten) | restore of a rule without verdict (no validation) | restore of one `-j RETURN` (kernel validates the table) | same, OUTPUT's jump to KUBE-SERVICES removed |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let change_sizes: Vec<usize> = std::env::var("PROXY_BENCH_CHANGE_SIZES")
+        .unwrap_or_else(|_| "1000,2000,3000,5000,10000".into())
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    for &n in &change_sizes {
+        let row = change_at(n, iptables::DEFAULT);
+        println!(
+            "| {n} | {} | {} | {} | {} | {} | {} |",
+            n * 3,
+            ms(row.ours),
+            ms(row.kube_proxy),
+            ms(row.no_verdict),
+            ms(row.verdict),
+            ms(row.verdict_one_base_chain)
+        );
+    }
+    let n = *change_sizes.iter().max().unwrap();
+    let row = change_at(n, iptables::LEGACY);
+    println!();
+    println!(
+        "legacy at {n}: labctl partial sync {}; kube-proxy partial sync {}; one `-j RETURN` {}",
+        ms(row.ours),
+        ms(row.kube_proxy),
+        ms(row.verdict)
+    );
+}
+
+const CHANGE_ROUNDS: usize = 7;
+
+/// Medians of one-service changes and of single-rule restores into a node holding
+/// `n` services × 3 endpoints.
+struct ChangeRow {
+    ours: Duration,
+    kube_proxy: Duration,
+    no_verdict: Duration,
+    verdict: Duration,
+    verdict_one_base_chain: Duration,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn timed_restore(bin: Iptables, ns: &str, input: &str) -> Duration {
+    let t = Instant::now();
+    iptables::restore_with(bin, ns, input).unwrap();
+    t.elapsed()
+}
+
+fn change_at(n: usize, bin: Iptables) -> ChangeRow {
     let base = ports(n);
     let rules = NodeRules::from_ports(config(), &base);
     let mut changed_ports = base.clone();
     let e = (n * 3 + 7) as u32;
     changed_ports[n / 2] = port(n / 2, [e, e + 1, (n / 2 * 3) as u32]);
     let changed = NodeRules::from_ports(config(), &changed_ports);
-    println!();
-    println!("One service changed at {n} services (one endpoint replaced), median of 5:");
-    for (label, bin) in [("nft", iptables::DEFAULT), ("legacy", iptables::LEGACY)] {
-        let ns = Scratch::new(&format!("change-{label}"));
-        sync::full_sync_node_with(
+    let ns = Scratch::new(&format!("change-{n}"));
+    let batch = if bin == iptables::LEGACY {
+        usize::MAX
+    } else {
+        plan::CHAINS_PER_BATCH
+    };
+    sync::full_sync_node_with(bin, &ns.0, &rules, batch).unwrap();
+    iptables::run_with(bin, &ns.0, &["-t", "nat", "-N", "BENCH-FLOOR"]).unwrap();
+    let (mut ours, mut kube_proxy, mut no_verdict, mut verdict) = (vec![], vec![], vec![], vec![]);
+    for round in 0..CHANGE_ROUNDS {
+        let (from, to) = if round % 2 == 0 {
+            (&rules, &changed)
+        } else {
+            (&changed, &rules)
+        };
+        ours.push(timed_restore(bin, &ns.0, &plan::update(from, to).unwrap()));
+        // kube-proxy's own partial sync: the service's chains and all of
+        // KUBE-SERVICES flushed and rewritten.
+        let (from, to) = (to, from);
+        let mut kp = plan::update(from, to).unwrap().replace("COMMIT\n", "");
+        kp.push_str(":KUBE-SERVICES - [0:0]\n");
+        for r in to.nat_services_chain().rules {
+            kp.push_str(&r);
+            kp.push('\n');
+        }
+        kp.push_str("COMMIT\n");
+        kube_proxy.push(timed_restore(bin, &ns.0, &kp));
+        // A rule with no verdict and no xt target sets no NFT_VALIDATE_NEED
+        // (nf_tables_newrule): the commit skips the table walk.
+        no_verdict.push(timed_restore(
             bin,
             &ns.0,
-            &rules,
-            if label == "nft" {
-                plan::CHAINS_PER_BATCH
-            } else {
-                usize::MAX
-            },
+            "*nat\n-A BENCH-FLOOR -d 198.51.100.1/32\nCOMMIT\n",
+        ));
+        // Any verdict does: nf_tables_validate walks every chain reachable from
+        // each base chain (nft_table_validate → nft_chain_validate).
+        verdict.push(timed_restore(bin, &ns.0, "*nat\n-A BENCH-FLOOR -j RETURN\nCOMMIT\n"));
+    }
+    let portals = [
+        "-t",
+        "nat",
+        "-D",
+        "OUTPUT",
+        "-m",
+        "comment",
+        "--comment",
+        "kubernetes service portals",
+        "-j",
+        "KUBE-SERVICES",
+    ];
+    let verdict_one_base_chain = if bin == iptables::DEFAULT {
+        iptables::run_with(bin, &ns.0, &portals).unwrap();
+        median(
+            (0..CHANGE_ROUNDS)
+                .map(|_| timed_restore(bin, &ns.0, "*nat\n-A BENCH-FLOOR -j RETURN\nCOMMIT\n"))
+                .collect(),
         )
-        .unwrap();
-        let mut ours = Vec::new();
-        let mut kube_proxy_style = Vec::new();
-        let mut floor = Vec::new();
-        iptables::run_with(bin, &ns.0, &["-t", "nat", "-N", "BENCH-FLOOR"]).unwrap();
-        for round in 0..5 {
-            let (from, to) = if round % 2 == 0 {
-                (&rules, &changed)
-            } else {
-                (&changed, &rules)
-            };
-            let input = plan::update(from, to).unwrap();
-            let t = Instant::now();
-            iptables::restore_with(bin, &ns.0, &input).unwrap();
-            ours.push(t.elapsed());
-            // kube-proxy's own partial sync: the service's chains and all of
-            // KUBE-SERVICES flushed and rewritten.
-            let (from, to) = (to, from);
-            let mut kp = plan::update(from, to).unwrap().replace("COMMIT\n", "");
-            kp.push_str(":KUBE-SERVICES - [0:0]\n");
-            for r in to.nat_services_chain().rules {
-                kp.push_str(&r);
-                kp.push('\n');
-            }
-            kp.push_str("COMMIT\n");
-            let t = Instant::now();
-            iptables::restore_with(bin, &ns.0, &kp).unwrap();
-            kube_proxy_style.push(t.elapsed());
-            let t = Instant::now();
-            iptables::restore_with(bin, &ns.0, "*nat\n-A BENCH-FLOOR -j RETURN\nCOMMIT\n").unwrap();
-            floor.push(t.elapsed());
-        }
-        let median = |v: &mut Vec<Duration>| {
-            v.sort();
-            v[v.len() / 2]
-        };
-        println!(
-            "- {label}: labctl partial sync {}; kube-proxy-style partial sync (KUBE-SERVICES rewritten too) {}; floor, a restore appending one rule anywhere in that table {}",
-            ms(median(&mut ours)),
-            ms(median(&mut kube_proxy_style)),
-            ms(median(&mut floor))
-        );
+    } else {
+        Duration::ZERO
+    };
+    ChangeRow {
+        ours: median(ours),
+        kube_proxy: median(kube_proxy),
+        no_verdict: median(no_verdict),
+        verdict: median(verdict),
+        verdict_one_base_chain,
     }
 }

@@ -84,3 +84,78 @@ fn three_endpoint_service_equals_kube_proxy_after_iptables() {
     drop(_guard);
     assert!(!netns::exists(&a) && !netns::exists(&b));
 }
+
+/// Past kube-proxy's largeClusterEndpointsThreshold (1000 endpoints) the per-endpoint
+/// rules lose their comments, as `iptables -S` shows them on a node; the
+/// service-level "cluster IP" comments stay.
+#[test]
+fn large_cluster_mode_rules_read_back_without_endpoint_comments() {
+    let ns = format!("lt-pxg-large-{}", std::process::id());
+    let _guard = ScratchNetns(vec![ns.clone()]);
+    add_netns(&ns);
+    let config = ProxyConfig {
+        cluster_cidr: "10.0.0.0/8".parse().unwrap(),
+        service_cidr: "172.30.0.0/16".parse().unwrap(),
+        masquerade_mark: "0x4000".into(),
+        random_fully: false,
+    };
+    let port = |name: &str, vip: &str, port: u16, ips: Vec<String>| ServicePort {
+        namespace: name.replace("svc", "ns"),
+        name: name.into(),
+        port_name: format!("p{port}"),
+        protocol: Protocol::Tcp,
+        cluster_ip: vip.parse().unwrap(),
+        port,
+        affinity_timeout: None,
+        endpoints: ips.iter().map(|ip| (ip.parse().unwrap(), port)).collect(),
+    };
+    let many = |net: &str| (0..499).map(|i| format!("{net}.{}.{}", i % 256, i / 256)).collect();
+    let ports = [
+        port("svc1", "172.30.0.41", 80, many("10.0")),
+        port("svc2", "172.30.0.42", 8080, many("10.1")),
+        port(
+            "svc3",
+            "172.30.0.43",
+            8081,
+            ["203.0.113.4", "203.0.113.8", "203.0.113.12"]
+                .map(String::from)
+                .to_vec(),
+        ),
+    ];
+    iptables::restore(&ns, &NodeRules::from_ports(config, &ports).restore_text()).unwrap();
+
+    let nat = normalised(&ns, "nat");
+    // Chain names from proxier_test.go TestSyncProxyRulesLargeClusterMode.
+    assert_eq!(
+        nat["KUBE-SEP-RUVVH7YV3PHQBDOS"],
+        vec![
+            "-N KUBE-SEP-RUVVH7YV3PHQBDOS",
+            "-A KUBE-SEP-RUVVH7YV3PHQBDOS -s 203.0.113.4/32 -j KUBE-MARK-MASQ",
+            "-A KUBE-SEP-RUVVH7YV3PHQBDOS -p tcp -m tcp -j DNAT --to-destination 203.0.113.4:8081",
+        ]
+    );
+    assert_eq!(
+        nat["KUBE-SEP-DKGQUZGBKLTPAR56"][2],
+        "-A KUBE-SEP-DKGQUZGBKLTPAR56 -p tcp -m tcp -j DNAT --to-destination 10.0.0.0:80"
+    );
+    let seps = nat.iter().filter(|(c, _)| c.starts_with("KUBE-SEP-")).count();
+    assert_eq!(seps, 499 + 499 + 3, "1001 endpoints: one past the threshold");
+    for (chain, rules) in nat
+        .iter()
+        .filter(|(c, _)| c.starts_with("KUBE-SVC-") || c.starts_with("KUBE-SEP-"))
+    {
+        for r in rules {
+            assert!(
+                !r.contains("--comment") || r.contains("cluster IP\""),
+                "{chain}: only the cluster IP comment stays: {r}"
+            );
+        }
+    }
+    assert!(
+        nat["KUBE-SERVICES"]
+            .iter()
+            .any(|r| r.contains("--comment \"ns3/svc3:p8081 cluster IP\""))
+    );
+    drop(_guard);
+    assert!(!netns::exists(&ns));
+}

@@ -28,6 +28,11 @@ pub const KUBE_FIREWALL: &str = "KUBE-FIREWALL";
 pub const KUBE_POSTROUTING: &str = "KUBE-POSTROUTING";
 pub const KUBE_MARK_MASQ: &str = "KUBE-MARK-MASQ";
 
+/// proxier.go `largeClusterEndpointsThreshold`: with more endpoints than this in
+/// all, kube-proxy runs in "large cluster mode" and leaves out the per-endpoint
+/// comments (appendServiceCommentLocked), which makes the ruleset ~40 % smaller.
+pub const LARGE_CLUSTER_ENDPOINTS_THRESHOLD: usize = 1000;
+
 /// The comment of labctl's own rule (not kube-proxy's): traffic to the service
 /// subnet that no service rule rewrote is dropped, silently, as a cluster's
 /// network drops it (ping of a ClusterIP: 100% loss, no ICMP errors).
@@ -198,7 +203,13 @@ impl NodeRules {
     }
 
     pub fn from_ports(config: ProxyConfig, ports: &[ServicePort]) -> NodeRules {
-        let mut services: Vec<ServiceRules> = ports.iter().map(|p| render_service(&config, p)).collect();
+        let total_endpoints: usize = ports.iter().map(|p| p.sorted_endpoints().len()).sum();
+        let comments = if total_endpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD {
+            EndpointComments::Elided
+        } else {
+            EndpointComments::Written
+        };
+        let mut services: Vec<ServiceRules> = ports.iter().map(|p| render_service(&config, p, comments)).collect();
         services.sort_by(|a, b| a.key.cmp(&b.key));
         services.dedup_by(|a, b| a.key == b.key);
         NodeRules { config, services }
@@ -424,9 +435,27 @@ impl NodeRules {
     }
 }
 
+/// Whether the per-endpoint rules carry kube-proxy's `-m comment` (they do not in
+/// large cluster mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndpointComments {
+    Written,
+    Elided,
+}
+
+impl EndpointComments {
+    /// appendServiceCommentLocked: `-m comment --comment C ` or nothing.
+    fn arg(self, comment: &str) -> String {
+        match self {
+            EndpointComments::Written => format!("-m comment --comment {} ", quote(comment)),
+            EndpointComments::Elided => String::new(),
+        }
+    }
+}
+
 /// One service port's rules (proxier.go syncProxyRules loop body for a ClusterIP
 /// service with `Cluster` policies, and writeServiceToEndpointRules).
-fn render_service(config: &ProxyConfig, sp: &ServicePort) -> ServiceRules {
+fn render_service(config: &ProxyConfig, sp: &ServicePort, comments: EndpointComments) -> ServiceRules {
     let name = sp.name_string();
     let proto = sp.protocol();
     let svc_chain = sp.chain();
@@ -459,8 +488,8 @@ fn render_service(config: &ProxyConfig, sp: &ServicePort) -> ServiceRules {
     if let Some(timeout) = sp.affinity_timeout {
         for (ep, sep) in endpoints.iter().zip(&sep_chains) {
             svc_rules.push(format!(
-                "-A {svc_chain} -m comment --comment {} -m recent --name {sep} --rcheck --seconds {timeout} --reap -j {sep}",
-                quote(&format!("{name} -> {ep}"))
+                "-A {svc_chain} {}-m recent --name {sep} --rcheck --seconds {timeout} --reap -j {sep}",
+                comments.arg(&format!("{name} -> {ep}"))
             ));
         }
     }
@@ -475,8 +504,8 @@ fn render_service(config: &ProxyConfig, sp: &ServicePort) -> ServiceRules {
             String::new()
         };
         svc_rules.push(format!(
-            "-A {svc_chain} -m comment --comment {} {statistic}-j {sep}",
-            quote(&format!("{name} -> {ep}"))
+            "-A {svc_chain} {}{statistic}-j {sep}",
+            comments.arg(&format!("{name} -> {ep}"))
         ));
     }
     let mut chains = vec![Chain {
@@ -485,7 +514,7 @@ fn render_service(config: &ProxyConfig, sp: &ServicePort) -> ServiceRules {
     }];
     for (ep, sep) in endpoints.iter().zip(sep_chains) {
         let ip = ep.rsplit_once(':').map_or(ep.as_str(), |(ip, _)| ip);
-        let comment = quote(&name);
+        let comment = comments.arg(&name);
         let recent = if sp.affinity_timeout.is_some() {
             format!("-m recent --name {sep} --set ")
         } else {
@@ -493,8 +522,8 @@ fn render_service(config: &ProxyConfig, sp: &ServicePort) -> ServiceRules {
         };
         chains.push(Chain {
             rules: vec![
-                format!("-A {sep} -m comment --comment {comment} -s {ip} -j {KUBE_MARK_MASQ}"),
-                format!("-A {sep} -m comment --comment {comment} {recent}-m {proto} -p {proto} -j DNAT --to-destination {ep}"),
+                format!("-A {sep} {comment}-s {ip} -j {KUBE_MARK_MASQ}"),
+                format!("-A {sep} {comment}{recent}-m {proto} -p {proto} -j DNAT --to-destination {ep}"),
             ],
             name: sep,
         });
@@ -654,5 +683,81 @@ pub(crate) mod tests {
         let first = text.find("-> 10.0.1.10:80").unwrap();
         let second = text.find("-> 10.0.1.9:80").unwrap();
         assert!(first < second, "\"10.0.1.10:80\" < \"10.0.1.9:80\" as strings");
+    }
+
+    fn many_endpoints(ns: &str, name: &str, port_name: &str, vip: &str, port: u16, ips: Vec<String>) -> ServicePort {
+        ServicePort {
+            namespace: ns.into(),
+            name: name.into(),
+            port_name: port_name.into(),
+            protocol: Protocol::Tcp,
+            cluster_ip: vip.parse().unwrap(),
+            port,
+            affinity_timeout: None,
+            endpoints: ips.iter().map(|ip| (ip.parse().unwrap(), port)).collect(),
+        }
+    }
+
+    /// (the DNAT line of `endpoint`, DNAT lines, DNAT lines with a comment), as
+    /// kube-proxy's countEndpointsAndComments counts them.
+    fn dnat_lines(text: &str, endpoint: &str) -> (String, usize, usize) {
+        let dnat: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("-A KUBE-SEP-") && l.contains("-j DNAT"))
+            .collect();
+        let matched = dnat
+            .iter()
+            .find(|l| l.contains(endpoint))
+            .map_or(String::new(), |l| l.to_string());
+        (
+            matched,
+            dnat.len(),
+            dnat.iter().filter(|l| l.contains("--comment")).count(),
+        )
+    }
+
+    /// proxier_test.go TestSyncProxyRulesLargeClusterMode: 2 × 499 endpoints keep
+    /// their comments; 3 more cross largeClusterEndpointsThreshold and every
+    /// per-endpoint comment goes (a full sync rewrites the older services too).
+    #[test]
+    fn large_cluster_mode_elides_endpoint_comments_past_1000_endpoints() {
+        let (config, _) = golden_ports();
+        let half = LARGE_CLUSTER_ENDPOINTS_THRESHOLD / 2 - 1;
+        let ips = |net: &str| (0..half).map(|i| format!("{net}.{}.{}", i % 256, i / 256)).collect();
+        let mut ports = vec![
+            many_endpoints("ns1", "svc1", "p80", "172.30.0.41", 80, ips("10.0")),
+            many_endpoints("ns2", "svc2", "p8080", "172.30.0.42", 8080, ips("10.1")),
+        ];
+        let text = NodeRules::from_ports(config.clone(), &ports).restore_text();
+        let (first, endpoints, comments) = dnat_lines(&text, "10.0.0.0:80");
+        assert_eq!(
+            first,
+            "-A KUBE-SEP-DKGQUZGBKLTPAR56 -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 10.0.0.0:80"
+        );
+        assert_eq!((endpoints, comments), (2 * half, 2 * half));
+
+        let svc3 = ["203.0.113.4", "203.0.113.8", "203.0.113.12"]
+            .map(String::from)
+            .to_vec();
+        ports.push(many_endpoints("ns3", "svc3", "p8081", "172.30.0.43", 8081, svc3));
+        let text = NodeRules::from_ports(config, &ports).restore_text();
+        let (first, endpoints, comments) = dnat_lines(&text, "203.0.113.4:8081");
+        assert_eq!(
+            first,
+            "-A KUBE-SEP-RUVVH7YV3PHQBDOS -m tcp -p tcp -j DNAT --to-destination 203.0.113.4:8081"
+        );
+        assert_eq!((endpoints, comments), (2 * half + 3, 0));
+        let (first, _, _) = dnat_lines(&text, "10.0.0.0:80");
+        assert_eq!(
+            first,
+            "-A KUBE-SEP-DKGQUZGBKLTPAR56 -m tcp -p tcp -j DNAT --to-destination 10.0.0.0:80"
+        );
+        // The service-level comments stay: users still find their VIP by name.
+        assert!(text.contains("-A KUBE-SERVICES -m comment --comment \"ns3/svc3:p8081 cluster IP\""));
+        assert!(!text.contains(" -> "), "no per-endpoint comment in the KUBE-SVC jumps");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("-A KUBE-SVC-") && l.contains("cluster IP") && l.ends_with("-j KUBE-MARK-MASQ"))
+        );
     }
 }
