@@ -203,13 +203,18 @@ impl NodeRules {
     }
 
     pub fn from_ports(config: ProxyConfig, ports: &[ServicePort]) -> NodeRules {
-        let total_endpoints: usize = ports.iter().map(|p| p.sorted_endpoints().len()).sum();
+        let endpoints: Vec<Vec<String>> = ports.iter().map(ServicePort::sorted_endpoints).collect();
+        let total_endpoints: usize = endpoints.iter().map(Vec::len).sum();
         let comments = if total_endpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD {
             EndpointComments::Elided
         } else {
             EndpointComments::Written
         };
-        let mut services: Vec<ServiceRules> = ports.iter().map(|p| render_service(&config, p, comments)).collect();
+        let mut services: Vec<ServiceRules> = ports
+            .iter()
+            .zip(&endpoints)
+            .map(|(p, eps)| render_service(&config, p, eps, comments))
+            .collect();
         services.sort_by(|a, b| a.key.cmp(&b.key));
         services.dedup_by(|a, b| a.key == b.key);
         NodeRules { config, services }
@@ -455,11 +460,16 @@ impl EndpointComments {
 
 /// One service port's rules (proxier.go syncProxyRules loop body for a ClusterIP
 /// service with `Cluster` policies, and writeServiceToEndpointRules).
-fn render_service(config: &ProxyConfig, sp: &ServicePort, comments: EndpointComments) -> ServiceRules {
+/// `endpoints` are `sp`'s, as sorted_endpoints orders them.
+fn render_service(
+    config: &ProxyConfig,
+    sp: &ServicePort,
+    endpoints: &[String],
+    comments: EndpointComments,
+) -> ServiceRules {
     let name = sp.name_string();
     let proto = sp.protocol();
     let svc_chain = sp.chain();
-    let endpoints = sp.sorted_endpoints();
     let key = format!("{name}/{proto}");
     let dest = format!("-m {proto} -p {proto} -d {} --dport {}", sp.cluster_ip, sp.port);
     if endpoints.is_empty() {
