@@ -361,6 +361,15 @@ fn clusterip_traffic_end_to_end() {
     lab.destroy();
 }
 
+/// kube-proxy's partial sync of the lab from `old` to `new`, as the supervisor runs it.
+fn update(old: &LabState, new: &LabState) {
+    let (from, to) = (
+        labctl::proxy::NodeRules::render(old),
+        labctl::proxy::NodeRules::render(new),
+    );
+    labctl::proxy::sync::update_lab(new, &from, &to).unwrap();
+}
+
 fn counters(netns: &str) -> String {
     let out = Command::new("ip")
         .args(["netns", "exec", netns, "iptables-save", "-c", "-t", "nat"])
@@ -393,7 +402,7 @@ fn endpoint_changes_are_incremental() {
     let old = load(&lab);
     let snapshot = counters(&node);
     assert!(snapshot.contains("[30:"), "traffic counted: {snapshot}");
-    labctl::proxy::sync::update_lab(&old, &old.clone()).unwrap();
+    update(&old, &old.clone());
     assert_eq!(counters(&node), snapshot);
 
     // One backend leaves the service's endpoints.
@@ -402,7 +411,7 @@ fn endpoint_changes_are_incremental() {
     for slice in new.endpoint_slices.iter_mut().filter(|s| s.service == "backend") {
         slice.endpoints.retain(|e| e.address != gone);
     }
-    labctl::proxy::sync::update_lab(&old, &new).unwrap();
+    update(&old, &new);
     let after = counters(&node);
     let stale = labctl::proxy::names::endpoint_chain("default/backend:http", "tcp", &format!("{gone}:8080"));
     assert!(
@@ -431,10 +440,10 @@ fn endpoint_changes_are_incremental() {
     for slice in empty.endpoint_slices.iter_mut().filter(|s| s.service == "backend") {
         slice.endpoints.clear();
     }
-    labctl::proxy::sync::update_lab(&new, &empty).unwrap();
+    update(&new, &empty);
     let refused = lab.exec(&client.name, &["curl", "-s", "-m", "3", &format!("http://{vip}/")]);
     assert_eq!(refused.status.code(), Some(7), "connection refused by the REJECT");
-    labctl::proxy::sync::update_lab(&empty, &old).unwrap();
+    update(&empty, &old);
     assert_eq!(requests(&lab, &client.name, "tcp", &vip, 80, 30).len(), 3);
     drop(_servers);
     lab.destroy();

@@ -2,41 +2,20 @@
 //! `scripts/bench-proxy.sh`. Everything happens in scratch netns of its own
 //! (`lt-pxbench-*`), removed at the end.
 
+mod common;
+
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::ScratchNetns;
 use labctl::kernel::iptables::{self, Iptables};
 use labctl::proxy::plan;
 use labctl::proxy::rules::{NodeRules, ProxyConfig, ServicePort};
 use labctl::proxy::sync;
 use labctl::spec::Protocol;
 
-struct Scratch(String);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let name = format!("lt-pxbench-{tag}-{}", std::process::id());
-        if labctl::kernel::netns::exists(&name) {
-            let _ = Command::new("ip").args(["netns", "delete", &name]).status();
-        }
-        assert!(
-            Command::new("ip")
-                .args(["netns", "add", &name])
-                .status()
-                .unwrap()
-                .success()
-        );
-        Scratch(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if labctl::kernel::netns::exists(&self.0) {
-            let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
-        }
-    }
+fn scratch(tag: &str) -> ScratchNetns {
+    ScratchNetns::new(format!("lt-pxbench-{tag}-{}", std::process::id()))
 }
 
 fn port(i: usize, endpoints: [u32; 3]) -> ServicePort {
@@ -163,7 +142,7 @@ fn bench_proxy_programming() {
     for &n in &sizes {
         let rules = NodeRules::from_ports(config(), &ports(n));
 
-        let ns = Scratch::new("batched");
+        let ns = scratch("batched");
         let t = Instant::now();
         let stats = sync::full_sync_node(&ns.0, &rules).unwrap();
         let batched = t.elapsed();
@@ -171,7 +150,7 @@ fn bench_proxy_programming() {
         drop(ns);
 
         let single = if n <= single_max {
-            let ns = Scratch::new("single");
+            let ns = scratch("single");
             let t = Instant::now();
             sync::full_sync_node_with(iptables::DEFAULT, &ns.0, &rules, usize::MAX).unwrap();
             secs(t.elapsed())
@@ -179,7 +158,7 @@ fn bench_proxy_programming() {
             "not run".into()
         };
 
-        let ns = Scratch::new("legacy");
+        let ns = scratch("legacy");
         let t = Instant::now();
         sync::full_sync_node_with(iptables::LEGACY, &ns.0, &rules, usize::MAX).unwrap();
         let legacy = t.elapsed();
@@ -190,13 +169,13 @@ fn bench_proxy_programming() {
         // at the end (full table), extrapolated linearly over all commands.
         let cmds = naive_commands(&rules);
         let naive = if cmds.len() <= 2000 {
-            let ns = Scratch::new("naive");
+            let ns = scratch("naive");
             format!("{} ({} processes)", secs(run_naive(&ns.0, &cmds)), cmds.len())
         } else {
-            let ns = Scratch::new("naive");
+            let ns = scratch("naive");
             let head = run_naive(&ns.0, &cmds[..sample]);
             drop(ns);
-            let ns = Scratch::new("naive-full");
+            let ns = scratch("naive-full");
             sync::full_sync_node(&ns.0, &rules).unwrap();
             iptables::run_with(iptables::DEFAULT, &ns.0, &["-t", "nat", "-N", "BENCH-TAIL"]).unwrap();
             let tail_cmds: Vec<Vec<String>> = (0..sample)
@@ -285,11 +264,15 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// period, and the next restore to close its netlink socket waits for that work
 /// (nft_rcv_nl_event → nf_tables_trans_destroy_flush_work); without the pause each
 /// measurement would pay for the one before.
-fn timed_restore(bin: Iptables, ns: &str, input: &str) -> Duration {
+fn timed(work: impl FnOnce()) -> Duration {
     std::thread::sleep(Duration::from_millis(100));
     let t = Instant::now();
-    iptables::restore_with(bin, ns, input).unwrap();
+    work();
     t.elapsed()
+}
+
+fn timed_restore(bin: Iptables, ns: &str, input: &str) -> Duration {
+    timed(|| iptables::restore_with(bin, ns, input).unwrap())
 }
 
 fn change_at(n: usize, bin: Iptables) -> ChangeRow {
@@ -299,7 +282,7 @@ fn change_at(n: usize, bin: Iptables) -> ChangeRow {
     let e = (n * 3 + 7) as u32;
     changed_ports[n / 2] = port(n / 2, [e, e + 1, (n / 2 * 3) as u32]);
     let changed = NodeRules::from_ports(config(), &changed_ports);
-    let ns = Scratch::new(&format!("change-{n}"));
+    let ns = scratch(&format!("change-{n}"));
     let batch = if bin == iptables::LEGACY {
         usize::MAX
     } else {
@@ -314,7 +297,15 @@ fn change_at(n: usize, bin: Iptables) -> ChangeRow {
         } else {
             (&changed, &rules)
         };
-        ours.push(timed_restore(bin, &ns.0, &plan::update(from, to).unwrap()));
+        // labctl's own path on nft: returns once the kernel committed
+        // (kernel::nft_commits); legacy has no nf_tables notifications.
+        ours.push(if bin == iptables::DEFAULT {
+            timed(|| {
+                sync::update_node(&ns.0, from, to).unwrap();
+            })
+        } else {
+            timed_restore(bin, &ns.0, &plan::update(from, to).unwrap())
+        });
         // kube-proxy's own partial sync: the service's chains and all of
         // KUBE-SERVICES flushed and rewritten.
         let (from, to) = (to, from);

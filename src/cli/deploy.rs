@@ -86,7 +86,7 @@ pub fn run(args: Args) -> Result<i32> {
 /// Everything deploy creates, in order; on error the caller rolls all of it back.
 fn build(store: &Store, state: &LabState, plan: &NetPlan) -> Result<()> {
     kernel::apply::apply(plan)?;
-    crate::proxy::sync::sync_lab(state)?;
+    crate::proxy::sync::sync_lab(state, &crate::proxy::NodeRules::render(state))?;
     runtime::supervisor::spawn(store, &state.name)?;
     Ok(())
 }

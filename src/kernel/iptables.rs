@@ -3,14 +3,18 @@
 //! `iptables` commands. The child joins the netns between fork and exec; nothing
 //! else about its view changes (iptables needs no mounts of its own).
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, setns};
 
 use super::netns;
+use super::nft_commits::CommitWatch;
 
 /// Which iptables binaries to run. The host's default (`iptables`, the nf_tables
 /// backend on Debian 12) is what users see; legacy is for comparisons.
@@ -53,30 +57,117 @@ pub fn restore(netns_name: &str, input: &str) -> Result<()> {
 }
 
 pub fn restore_with(bin: Iptables, netns_name: &str, input: &str) -> Result<()> {
-    let mut child = command(netns_name, bin.restore, &["--noflush", "-w"])?
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("netns {netns_name}: run {}", bin.restore))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let written = stdin.write_all(input.as_bytes());
-    drop(stdin);
+    let mut child = spawn_restore(bin, netns_name)?;
+    let written = write_input(&mut child, input);
     let out = child
         .wait_with_output()
         .with_context(|| format!("netns {netns_name}: wait for {}", bin.restore))?;
     if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        bail!(
-            "netns {netns_name}: {} --noflush failed ({}): {}{}",
-            bin.restore,
-            out.status,
-            stderr.trim(),
-            failed_line_context(input, &stderr)
-        );
+        return Err(restore_failed(bin, netns_name, input, out.status, &out.stderr));
     }
-    written.with_context(|| format!("netns {netns_name}: write {} input", bin.restore))?;
-    Ok(())
+    written.with_context(|| format!("netns {netns_name}: write {} input", bin.restore))
+}
+
+/// Like [`restore`], but returns as soon as the kernel has committed every
+/// transaction of `input` (one per `COMMIT` line), without waiting for
+/// iptables-restore to exit, which can lag by an RCU grace period
+/// ([`super::nft_commits`]). The process is reaped in the background. A failure
+/// before the last commit is an error, as with [`restore`].
+pub fn restore_committed(netns_name: &str, input: &str) -> Result<()> {
+    let bin = DEFAULT;
+    let commits = input.lines().filter(|l| l.trim() == "COMMIT").count();
+    if commits == 0 {
+        return restore_with(bin, netns_name, input);
+    }
+    // Subscribed before the process starts, so that no NEWGEN of it is missed.
+    let watch = CommitWatch::open(netns_name)?;
+    let mut child = spawn_restore(bin, netns_name)?;
+    let written = write_input(&mut child, input);
+    let pid = child.id();
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let mut errors = Vec::new();
+    let mut committed = 0;
+    loop {
+        let mut fds = [
+            PollFd::new(watch.as_fd(), PollFlags::POLLIN),
+            PollFd::new(stderr.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            other => other.with_context(|| format!("netns {netns_name}: wait for {}", bin.restore))?,
+        };
+        if fds[0].any().unwrap_or(false) {
+            committed += watch.commits_by(pid)?;
+            if committed >= commits {
+                reap_in_background(child, stderr, watch, netns_name);
+                return written.with_context(|| format!("netns {netns_name}: write {} input", bin.restore));
+            }
+        }
+        if fds[1].any().unwrap_or(false) {
+            let mut chunk = [0u8; 4096];
+            match stderr.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => errors.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e).with_context(|| format!("netns {netns_name}: read {} errors", bin.restore)),
+            }
+        }
+    }
+    // Its stderr closed before the last commit was seen: it is exiting.
+    let status = child
+        .wait()
+        .with_context(|| format!("netns {netns_name}: wait for {}", bin.restore))?;
+    if !status.success() {
+        return Err(restore_failed(bin, netns_name, input, status, &errors));
+    }
+    written.with_context(|| format!("netns {netns_name}: write {} input", bin.restore))
+}
+
+fn spawn_restore(bin: Iptables, netns_name: &str) -> Result<Child> {
+    command(netns_name, bin.restore, &["--noflush", "-w"])?
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("netns {netns_name}: run {}", bin.restore))
+}
+
+/// Writes the whole input and closes stdin (iptables-restore reads to EOF).
+fn write_input(child: &mut Child, input: &str) -> std::io::Result<()> {
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(input.as_bytes())
+}
+
+fn restore_failed(bin: Iptables, netns_name: &str, input: &str, status: ExitStatus, stderr: &[u8]) -> anyhow::Error {
+    let stderr = String::from_utf8_lossy(stderr);
+    anyhow!(
+        "netns {netns_name}: {} --noflush failed ({}): {}{}",
+        bin.restore,
+        status,
+        stderr.trim(),
+        failed_line_context(input, &stderr)
+    )
+}
+
+/// Waits for a restore whose transactions are all committed; it can only fail
+/// now in ways that changed nothing, so a failure is logged, not returned. The
+/// watch is closed here too: closing any nfnetlink socket waits for the same
+/// deferred frees as the restore's own exit.
+fn reap_in_background(mut child: Child, mut stderr: ChildStderr, watch: CommitWatch, netns_name: &str) {
+    let netns_name = netns_name.to_string();
+    std::thread::spawn(move || {
+        let _watch = watch;
+        let mut errors = Vec::new();
+        let _ = stderr.read_to_end(&mut errors);
+        match child.wait() {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!(
+                "netns {netns_name}: iptables-restore exited {status} after its commits: {}",
+                String::from_utf8_lossy(&errors).trim()
+            ),
+            Err(e) => eprintln!("netns {netns_name}: wait for iptables-restore: {e}"),
+        }
+    });
 }
 
 /// iptables-restore names the failing line ("line 12 failed"); show it.

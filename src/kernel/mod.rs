@@ -8,6 +8,7 @@ pub mod iptables;
 pub mod links;
 pub mod netlink;
 pub mod netns;
+pub mod nft_commits;
 pub mod plan;
 pub mod procs;
 pub mod routes;

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::names;
-use super::rules::{Chain, KUBE_MARK_MASQ, KUBE_SERVICES, NodeRules, ServiceRules};
+use super::rules::{KUBE_MARK_MASQ, KUBE_SERVICES, NodeRules, ServiceRules};
 
 /// Chains declared per restore transaction in a full sync.
 pub const CHAINS_PER_BATCH: usize = 1000;
@@ -209,30 +209,54 @@ pub fn update(old: &NodeRules, new: &NodeRules) -> Option<String> {
             push_rules(&mut nat_rules, &c.rules);
         }
     }
+    // Only services whose rules differ are looked at: a chain name hashes its
+    // service's name (names.rs), so a chain never moves from one service to another.
     let old_services: BTreeMap<&str, &ServiceRules> = old.services.iter().map(|s| (s.key.as_str(), s)).collect();
-    let mut changed_chains: Vec<&Chain> = Vec::new();
+    let new_keys: BTreeSet<&str> = new.services.iter().map(|s| s.key.as_str()).collect();
+    let mut stale: Vec<&str> = Vec::new();
+    let (mut deleted_lines, mut inserted_lines): (Vec<&String>, Vec<&String>) = (Vec::new(), Vec::new());
     for s in &new.services {
-        match old_services.get(s.key.as_str()) {
-            Some(o) if o.chains == s.chains => {}
-            _ => changed_chains.extend(s.chains.iter()),
+        let o = old_services.get(s.key.as_str()).copied();
+        if o == Some(s) {
+            continue;
         }
+        let (old_chains, old_lines) = o.map_or((&[][..], &[][..]), |o| (&o.chains[..], &o.nat_services[..]));
+        if old_chains != s.chains {
+            for c in &s.chains {
+                push_chain_decl(&mut nat_decls, &c.name);
+                push_rules(&mut nat_rules, &c.rules);
+            }
+            stale.extend(
+                old_chains
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .filter(|name| !s.chains.iter().any(|c| c.name == *name)),
+            );
+        }
+        deleted_lines.extend(old_lines.iter().filter(|l| !s.nat_services.contains(l)));
+        inserted_lines.extend(s.nat_services.iter().filter(|l| !old_lines.contains(l)));
     }
-    for c in &changed_chains {
-        push_chain_decl(&mut nat_decls, &c.name);
-        push_rules(&mut nat_rules, &c.rules);
+    for o in old.services.iter().filter(|o| !new_keys.contains(o.key.as_str())) {
+        stale.extend(o.chains.iter().map(|c| c.name.as_str()));
+        deleted_lines.extend(o.nat_services.iter());
     }
-    let wanted = new.service_chain_names();
-    let stale: Vec<&str> = old
-        .service_chain_names()
-        .into_keys()
-        .filter(|c| !wanted.contains_key(c))
-        .collect();
+    stale.sort_unstable();
     for c in &stale {
         push_chain_decl(&mut nat_decls, c);
     }
     // KUBE-SERVICES, nat: deletions first (they may reference stale chains), then
-    // insertions at the top (the NodePorts rule stays last).
-    let services_edits = edit_lines(&old.nat_services_chain().rules, &new.nat_services_chain().rules);
+    // insertions at the top, last line first so that they keep their order (the
+    // NodePorts rule stays last). Order among the other lines carries no meaning in
+    // KUBE-SERVICES: each matches one distinct VIP:port.
+    let mut services_edits = String::new();
+    for line in deleted_lines {
+        let _ = writeln!(services_edits, "-D{}", &line[2..]);
+    }
+    for line in inserted_lines.iter().rev() {
+        let rest = &line[3..];
+        let (chain, spec) = rest.split_once(' ').unwrap_or((rest, ""));
+        let _ = writeln!(services_edits, "-I {chain} 1 {spec}");
+    }
     let mut nat = format!("{nat_decls}{services_edits}{nat_rules}");
     for c in &stale {
         let _ = writeln!(nat, "-X {c}");
@@ -248,24 +272,6 @@ pub fn update(old: &NodeRules, new: &NodeRules) -> Option<String> {
         let _ = write!(out, "*nat\n{nat}COMMIT\n");
     }
     Some(out)
-}
-
-/// `-D`/`-I` lines turning chain `old` into `new` when only whole lines come and go
-/// (and the last line stays). Order among the other lines carries no meaning in
-/// KUBE-SERVICES: each matches one distinct VIP:port.
-fn edit_lines(old: &[String], new: &[String]) -> String {
-    let old_set: BTreeSet<&String> = old.iter().collect();
-    let new_set: BTreeSet<&String> = new.iter().collect();
-    let mut out = String::new();
-    for line in old.iter().filter(|l| !new_set.contains(l)) {
-        let _ = writeln!(out, "-D{}", &line[2..]);
-    }
-    for line in new.iter().rev().filter(|l| !old_set.contains(l)) {
-        let rest = &line[3..];
-        let (chain, spec) = rest.split_once(' ').unwrap_or((rest, ""));
-        let _ = writeln!(out, "-I {chain} 1 {spec}");
-    }
-    out
 }
 
 #[cfg(test)]
@@ -322,6 +328,32 @@ mod tests {
             back.contains("-I KUBE-SERVICES 1 -m comment --comment \"ns1/svc1 cluster IP\""),
             "{back}"
         );
+    }
+
+    #[test]
+    fn a_service_replaced_by_another_swaps_its_chains_and_its_line() {
+        let old = rules_with(&["10.0.1.1"]);
+        let mut new = old.clone();
+        let (config, mut ports) = golden_ports();
+        ports[0].name = "svc3".into();
+        ports[0].cluster_ip = "172.30.1.3".parse().unwrap();
+        new.services.retain(|s| !s.key.starts_with("ns1/svc1/"));
+        new.services.extend(NodeRules::from_ports(config, &ports).services);
+        new.services.sort_by(|a, b| a.key.cmp(&b.key));
+        let input = update(&old, &new).unwrap();
+        let gone = names::service_chain("ns1/svc1", "tcp");
+        let came = names::service_chain("ns1/svc3", "tcp");
+        assert!(input.contains(&format!("-X {gone}\n")), "{input}");
+        assert!(input.contains(&format!(":{came} - [0:0]\n")), "{input}");
+        let delete = input
+            .find("-D KUBE-SERVICES -m comment --comment \"ns1/svc1 cluster IP\"")
+            .unwrap();
+        let insert = input
+            .find("-I KUBE-SERVICES 1 -m comment --comment \"ns1/svc3 cluster IP\"")
+            .unwrap();
+        assert!(delete < insert, "deletions come first: {input}");
+        assert!(!input.contains("svc2"), "the other service is untouched: {input}");
+        assert_eq!(update(&new, &new.clone()), None);
     }
 
     #[test]

@@ -38,12 +38,13 @@ pub fn full_sync_node_with(
     Ok(SyncStats { restores: inputs.len() })
 }
 
-/// Incremental update of one node from the rules it has (`old`) to `new`.
+/// Incremental update of one node from the rules it has (`old`) to `new`; returns
+/// once the kernel has committed it.
 pub fn update_node(netns: &str, old: &NodeRules, new: &NodeRules) -> Result<SyncStats> {
     match plan::update(old, new) {
         None => Ok(SyncStats::default()),
         Some(input) => {
-            iptables::restore(netns, &input)?;
+            iptables::restore_committed(netns, &input)?;
             Ok(SyncStats { restores: 1 })
         }
     }
@@ -76,19 +77,17 @@ where
     }
 }
 
-/// Programs kube-proxy's rules into every node of the lab (full sync).
-pub fn sync_lab(state: &LabState) -> Result<()> {
-    let rules = NodeRules::render(state);
-    on_every_node(state, |netns| full_sync_node(netns, &rules))
+/// Programs `rules` (`NodeRules::render(state)`) into every node of the lab (full sync).
+pub fn sync_lab(state: &LabState, rules: &NodeRules) -> Result<()> {
+    on_every_node(state, |netns| full_sync_node(netns, rules))
 }
 
-/// Brings every node from the rules of `old` to those of `new`, touching only what
-/// changed; identical rules ⇒ no iptables call at all.
-pub fn update_lab(old: &LabState, new: &LabState) -> Result<()> {
-    let old_rules = NodeRules::render(old);
-    let new_rules = NodeRules::render(new);
-    if old_rules == new_rules {
+/// Brings every node of the lab from the rules it has (`old`) to `new`, touching
+/// only what changed; identical rules ⇒ no iptables call at all. The caller keeps
+/// the rules it applied, so that each state is rendered once.
+pub fn update_lab(state: &LabState, old: &NodeRules, new: &NodeRules) -> Result<()> {
+    if old == new {
         return Ok(());
     }
-    on_every_node(new, |netns| update_node(netns, &old_rules, &new_rules))
+    on_every_node(state, |netns| update_node(netns, old, new))
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use crate::cluster::LabState;
 use crate::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets_in_netns};
-use crate::proxy;
+use crate::proxy::{self, NodeRules};
 
 use super::images::{Launch, launch};
 use super::supervisor::LabService;
@@ -85,9 +85,10 @@ impl LabService for ClusterDns {
     }
 }
 
-/// kube-proxy: rewrites only what changed between two lab states (partial sync).
+/// kube-proxy: rewrites only what changed since the rules it last applied
+/// (partial sync).
 pub struct KubeProxy {
-    last: Option<LabState>,
+    last: Option<NodeRules>,
 }
 
 impl KubeProxy {
@@ -104,12 +105,13 @@ impl Default for KubeProxy {
 
 impl LabService for KubeProxy {
     fn update(&mut self, state: &LabState) {
+        let rules = NodeRules::render(state);
         let result = match &self.last {
-            None => proxy::sync::sync_lab(state),
-            Some(old) => proxy::sync::update_lab(old, state),
+            None => proxy::sync::sync_lab(state, &rules),
+            Some(old) => proxy::sync::update_lab(state, old, &rules),
         };
         match result {
-            Ok(()) => self.last = Some(state.clone()),
+            Ok(()) => self.last = Some(rules),
             Err(e) => {
                 eprintln!("supervisor: kube-proxy sync: {e:#}");
                 self.last = None; // full sync next time

@@ -170,3 +170,24 @@ impl Drop for Lab {
         }
     }
 }
+
+/// A bare network namespace for one test (`ip netns add`), deleted when dropped;
+/// one left over by an earlier run of the same name is replaced.
+pub struct ScratchNetns(pub String);
+
+impl ScratchNetns {
+    pub fn new(name: String) -> ScratchNetns {
+        if labctl::kernel::netns::exists(&name) {
+            let _ = Command::new("ip").args(["netns", "delete", &name]).status();
+        }
+        let added = Command::new("ip").args(["netns", "add", &name]).status().unwrap();
+        assert!(added.success(), "ip netns add {name}");
+        ScratchNetns(name)
+    }
+}
+
+impl Drop for ScratchNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+    }
+}
