@@ -17,6 +17,7 @@ use ipnet::Ipv4Net;
 
 use super::names;
 use crate::cluster::LabState;
+use crate::cluster::state::EndpointSliceState;
 use crate::spec::{Protocol, ServiceType};
 
 pub const KUBE_SERVICES: &str = "KUBE-SERVICES";
@@ -109,6 +110,13 @@ impl ServicePort {
 /// Every ClusterIP service port of the lab with its ready endpoints. Headless and
 /// ExternalName services have no cluster IP and yield nothing.
 pub fn service_ports(state: &LabState) -> Vec<ServicePort> {
+    let mut slices_of: BTreeMap<(&str, &str), Vec<&EndpointSliceState>> = BTreeMap::new();
+    for slice in &state.endpoint_slices {
+        slices_of
+            .entry((slice.namespace.as_str(), slice.service.as_str()))
+            .or_default()
+            .push(slice);
+    }
     let mut out = Vec::new();
     for svc in &state.services {
         if svc.service_type == ServiceType::ExternalName {
@@ -117,11 +125,8 @@ pub fn service_ports(state: &LabState) -> Vec<ServicePort> {
         let Some(cluster_ip) = svc.cluster_ip else { continue };
         for port in &svc.ports {
             let mut endpoints = Vec::new();
-            for slice in state
-                .endpoint_slices
-                .iter()
-                .filter(|s| s.namespace == svc.namespace && s.service == svc.name)
-            {
+            let slices = slices_of.get(&(svc.namespace.as_str(), svc.name.as_str()));
+            for slice in slices.into_iter().flatten() {
                 let Some(target) = slice
                     .ports
                     .iter()
