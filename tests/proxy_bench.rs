@@ -53,6 +53,34 @@ fn config() -> ProxyConfig {
     }
 }
 
+/// Waits (at most a minute) until both cores are nearly idle: deleting a netns
+/// that holds 100,000 rules leaves the kernel freeing them for seconds afterwards
+/// (cleanup_net runs from a workqueue), which would be timed with the next variant.
+fn wait_for_quiet() {
+    fn busy_and_total() -> (u64, u64) {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap();
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let idle = cpu[3] + cpu[4];
+        (cpu.iter().sum::<u64>() - idle, cpu.iter().sum())
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let (busy0, total0) = busy_and_total();
+        std::thread::sleep(Duration::from_millis(300));
+        let (busy1, total1) = busy_and_total();
+        if (busy1 - busy0) * 10 < (total1 - total0).max(1) {
+            return;
+        }
+    }
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
@@ -142,6 +170,7 @@ fn bench_proxy_programming() {
     for &n in &sizes {
         let rules = NodeRules::from_ports(config(), &ports(n));
 
+        wait_for_quiet();
         let ns = scratch("batched");
         let t = Instant::now();
         let stats = sync::full_sync_node(&ns.0, &rules).unwrap();
@@ -150,6 +179,7 @@ fn bench_proxy_programming() {
         drop(ns);
 
         let single = if n <= single_max {
+            wait_for_quiet();
             let ns = scratch("single");
             let t = Instant::now();
             sync::full_sync_node_with(iptables::DEFAULT, &ns.0, &rules, usize::MAX).unwrap();
@@ -158,6 +188,7 @@ fn bench_proxy_programming() {
             "not run".into()
         };
 
+        wait_for_quiet();
         let ns = scratch("legacy");
         let t = Instant::now();
         sync::full_sync_node_with(iptables::LEGACY, &ns.0, &rules, usize::MAX).unwrap();
@@ -290,6 +321,7 @@ fn change_at(n: usize, bin: Iptables) -> ChangeRow {
     };
     sync::full_sync_node_with(bin, &ns.0, &rules, batch).unwrap();
     iptables::run_with(bin, &ns.0, &["-t", "nat", "-N", "BENCH-FLOOR"]).unwrap();
+    wait_for_quiet();
     let (mut ours, mut kube_proxy, mut no_verdict, mut verdict) = (vec![], vec![], vec![], vec![]);
     for round in 0..CHANGE_ROUNDS {
         let (from, to) = if round % 2 == 0 {
