@@ -2,28 +2,15 @@
 //! rendering of the same service, both restored with the host's `iptables-restore`
 //! into scratch netns and compared as `iptables -S` prints them (root).
 
-use std::collections::BTreeMap;
-use std::process::Command;
+mod common;
 
+use std::collections::BTreeMap;
+
+use common::ScratchNetns;
 use labctl::kernel::{iptables, netns};
 use labctl::proxy::NodeRules;
 use labctl::proxy::rules::{ProxyConfig, ServicePort};
 use labctl::spec::Protocol;
-
-struct ScratchNetns(Vec<String>);
-
-impl Drop for ScratchNetns {
-    fn drop(&mut self) {
-        for n in &self.0 {
-            let _ = Command::new("ip").args(["netns", "delete", n]).status();
-        }
-    }
-}
-
-fn add_netns(name: &str) {
-    let st = Command::new("ip").args(["netns", "add", name]).status().unwrap();
-    assert!(st.success(), "ip netns add {name}");
-}
 
 /// `iptables -S` of a table, chains grouped (kube-proxy's chain order carries no meaning;
 /// the rule order within a chain does).
@@ -44,9 +31,7 @@ fn normalised(ns: &str, table: &str) -> BTreeMap<String, Vec<String>> {
 fn three_endpoint_service_equals_kube_proxy_after_iptables() {
     let pid = std::process::id();
     let (a, b) = (format!("lt-pxg-kp-{pid}"), format!("lt-pxg-us-{pid}"));
-    let _guard = ScratchNetns(vec![a.clone(), b.clone()]);
-    add_netns(&a);
-    add_netns(&b);
+    let guards = (ScratchNetns::new(a.clone()), ScratchNetns::new(b.clone()));
 
     let golden = include_str!("golden/kube-proxy-internal-traffic-policy-cluster.txt");
     iptables::restore(&a, golden).unwrap();
@@ -81,7 +66,7 @@ fn three_endpoint_service_equals_kube_proxy_after_iptables() {
     let svc = &nat["KUBE-SVC-AQI2S6QIMU7PVVRP"];
     assert!(svc.iter().any(|r| r.contains("--probability 0.33333333349")), "{svc:?}");
     assert!(nat["KUBE-SEP-3JOIVZTXZZRGORX4"][1].starts_with("-A KUBE-SEP-3JOIVZTXZZRGORX4 -s 10.0.1.1/32"));
-    drop(_guard);
+    drop(guards);
     assert!(!netns::exists(&a) && !netns::exists(&b));
 }
 
@@ -91,8 +76,7 @@ fn three_endpoint_service_equals_kube_proxy_after_iptables() {
 #[test]
 fn large_cluster_mode_rules_read_back_without_endpoint_comments() {
     let ns = format!("lt-pxg-large-{}", std::process::id());
-    let _guard = ScratchNetns(vec![ns.clone()]);
-    add_netns(&ns);
+    let guard = ScratchNetns::new(ns.clone());
     let config = ProxyConfig {
         cluster_cidr: "10.0.0.0/8".parse().unwrap(),
         service_cidr: "172.30.0.0/16".parse().unwrap(),
@@ -156,6 +140,6 @@ fn large_cluster_mode_rules_read_back_without_endpoint_comments() {
             .iter()
             .any(|r| r.contains("--comment \"ns3/svc3:p8081 cluster IP\""))
     );
-    drop(_guard);
+    drop(guard);
     assert!(!netns::exists(&ns));
 }

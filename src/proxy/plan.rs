@@ -226,11 +226,12 @@ pub fn update(old: &NodeRules, new: &NodeRules) -> Option<String> {
                 push_chain_decl(&mut nat_decls, &c.name);
                 push_rules(&mut nat_rules, &c.rules);
             }
+            let kept: BTreeSet<&str> = s.chains.iter().map(|c| c.name.as_str()).collect();
             stale.extend(
                 old_chains
                     .iter()
                     .map(|c| c.name.as_str())
-                    .filter(|name| !s.chains.iter().any(|c| c.name == *name)),
+                    .filter(|name| !kept.contains(name)),
             );
         }
         deleted_lines.extend(old_lines.iter().filter(|l| !s.nat_services.contains(l)));
