@@ -72,7 +72,9 @@ pub fn restore_with(bin: Iptables, netns_name: &str, input: &str) -> Result<()> 
 /// transaction of `input` (one per `COMMIT` line), without waiting for
 /// iptables-restore to exit, which can lag by an RCU grace period
 /// ([`super::nft_commits`]). The process is reaped in the background. A failure
-/// before the last commit is an error, as with [`restore`].
+/// before the last commit is an error, as with [`restore`]. Meant for small
+/// transactions (partial syncs): while anyone listens, the kernel also builds a
+/// notification for every rule and chain a transaction touches.
 pub fn restore_committed(netns_name: &str, input: &str) -> Result<()> {
     let bin = DEFAULT;
     let commits = input.lines().filter(|l| l.trim() == "COMMIT").count();
