@@ -3,7 +3,7 @@
 # nslookup, iptables, redis-cli, ping, curl, scale), printing each command and its real
 # output. The lab must be deployed: `sudo labctl deploy topologies/<lab>.yaml`.
 #
-#   sudo scripts/walkthrough.sh headless-services|show-hostname|nginx-headless|workshop
+#   sudo scripts/walkthrough.sh headless-services|show-hostname|nginx-microk8s|nginx-statefulset|workshop
 #   sudo scripts/walkthrough.sh --lab lt-ws-123 workshop     # the workshop steps on a renamed lab
 #
 # Env: LABCTL=path/to/labctl (default: target/release/labctl, else target/debug/labctl,
@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-[ $# -eq 1 ] || { echo "usage: $0 [--lab NAME] headless-services|show-hostname|nginx-headless|workshop" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 [--lab NAME] headless-services|show-hostname|nginx-microk8s|nginx-statefulset|workshop" >&2; exit 2; }
 topology="$1"
 lab="${lab:-$topology}"
 
@@ -148,16 +148,20 @@ show_hostname() {
     wait_ready default app=show-hostname-pod 2
 }
 
-nginx_headless() {
+nginx_microk8s() {
     section "Nginx deployment (microk8s seed)"
     lc get pods -o wide -l app=nginx
     lc get svc
-    section "nslookup the ClusterIP service from busybox: one address, the VIP"
-    run_in busybox -- nslookup nginx-clusterip
-    section "nslookup the headless service: every pod"
+    section "nslookup the ClusterIP service nginx from busybox: one address, the VIP"
+    run_in busybox -- nslookup nginx
+    section "nslookup the headless service nginx-headless: every pod"
     run_in busybox -- nslookup nginx-headless
+}
+
+nginx_statefulset() {
+    section "The headless service (kubectl get svc)"
+    lc get svc
     section "StatefulSet pods by name through the headless service nginx (dnsutils)"
-    lc get svc nginx
     for i in 0 1 2; do run_in dnsutils -- nslookup "nginx-$i.nginx"; done
     run_in dnsutils -- curl -s http://nginx-0.nginx/
 }
@@ -188,8 +192,9 @@ workshop() {
 case "$topology" in
     headless-services) headless_services ;;
     show-hostname) show_hostname ;;
-    nginx-headless) nginx_headless ;;
+    nginx-microk8s) nginx_microk8s ;;
+    nginx-statefulset) nginx_statefulset ;;
     workshop) workshop ;;
-    *) echo "no walkthrough for $topology (headless-services, show-hostname, nginx-headless, workshop)" >&2; exit 2 ;;
+    *) echo "no walkthrough for $topology (headless-services, show-hostname, nginx-microk8s, nginx-statefulset, workshop)" >&2; exit 2 ;;
 esac
 printf '\n%sdone: %s%s\n' "$bold" "$topology" "$off"

@@ -3,27 +3,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use common::{labctl, netns_of, ok, repo, scratch, stdout};
-
-/// The topology renamed to `name` in `dir`, its manifests referenced by absolute path.
-fn renamed(topology: &str, dir: &Path, name: &str) -> PathBuf {
-    let text = std::fs::read_to_string(repo().join(format!("topologies/{topology}.yaml"))).unwrap();
-    let manifests = repo().join("topologies/manifests");
-    let text = text
-        .replace(&format!("name: {topology}\n"), &format!("name: {name}\n"))
-        .replace("- manifests/", &format!("- {}/", manifests.display()));
-    assert!(
-        text.contains(&format!("name: {name}\n")),
-        "{topology}: no top-level name line"
-    );
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use common::{labctl, netns_of, ok, renamed_topology, repo, scratch, stdout};
 
 fn topologies() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("topologies"))
@@ -48,7 +32,7 @@ impl Drop for Guard {
 fn deploy_verify_walk_destroy(topology: &str, tag: &str) {
     let start = Instant::now();
     let name = common::lab_name(tag);
-    let path = renamed(topology, &scratch(tag), &name);
+    let path = renamed_topology(topology, &scratch(tag), &name);
     let guard = Guard(name.clone());
     ok(labctl(&["deploy", path.to_str().unwrap()]));
 
@@ -96,7 +80,13 @@ fn deploy_verify_walk_destroy(topology: &str, tag: &str) {
 #[test]
 fn every_topology_has_a_walkthrough_and_deploys_verified() {
     let names = topologies();
-    for required in ["headless-services", "show-hostname", "nginx-headless", "workshop"] {
+    for required in [
+        "headless-services",
+        "show-hostname",
+        "nginx-microk8s",
+        "nginx-statefulset",
+        "workshop",
+    ] {
         assert!(
             names.iter().any(|n| n == required),
             "topologies/{required}.yaml missing"

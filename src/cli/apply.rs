@@ -1,8 +1,11 @@
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use crate::cluster::LabState;
+use crate::cluster::apply::ObjectRef;
+use crate::cluster::state::Role;
 use crate::spec::{self, Object};
 use crate::store::Store;
 
@@ -13,7 +16,7 @@ pub struct Args {
     /// Lab (optional when exactly one runs)
     #[arg(long)]
     lab: Option<String>,
-    /// Manifest file (multi-document YAML)
+    /// Manifest file (multi-document YAML); `-` reads standard input
     #[arg(short = 'f', long = "filename", required = true)]
     file: PathBuf,
 }
@@ -43,7 +46,8 @@ pub fn delete(lab: Option<&str>, file: &Path) -> Result<i32> {
     let objects = load_manifests(&lab, file)?;
     let mut report = Vec::new();
     super::live::change_lab(&store, &lab.name, |state| {
-        let (changes, lines) = crate::cluster::apply::delete(state, &objects)?;
+        let refs: Vec<ObjectRef> = objects.iter().map(ObjectRef::of).collect();
+        let (changes, lines) = crate::cluster::apply::delete(state, &refs)?;
         report = lines;
         Ok(changes)
     })?;
@@ -53,37 +57,67 @@ pub fn delete(lab: Option<&str>, file: &Path) -> Result<i32> {
     Ok(0)
 }
 
-/// Reads a manifest file with the same parser and checks as a topology's
-/// manifests, in the context of the running lab (its nodes, subnets, namespaces).
+/// Reads a manifest file (`-`: standard input) with the same parser and checks as a
+/// topology's manifests, in the context of the running lab (its nodes, subnets,
+/// namespaces).
 fn load_manifests(lab: &LabState, file: &Path) -> Result<Vec<Object>> {
-    let absolute = std::fs::canonicalize(file).with_context(|| format!("read {}", file.display()))?;
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new(""));
-    let read_dir = absolute.parent().unwrap_or(Path::new("/"));
-    let name = absolute
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let net = &lab.networking;
-    let workers = lab
-        .nodes
-        .iter()
-        .filter(|n| n.role == crate::cluster::state::Role::Worker)
-        .count();
-    let mut text = format!("name: {}\ncluster:\n  nodes:\n    - role: control-plane\n", lab.name);
-    for _ in 0..workers {
-        text.push_str("    - role: worker\n");
-    }
-    text.push_str(&format!(
-        "  networking:\n    nodeSubnet: {}\n    podSubnet: {}\n    podBlockSize: {}\n    serviceSubnet: {}\n    dnsDomain: {}\nmanifests:\n  - {:?}\n",
-        net.node_subnet, net.pod_subnet, net.pod_block_size, net.service_subnet, net.dns_domain, name
-    ));
-    let label = dir.join("<labctl apply>").display().to_string();
-    let topo = spec::load_str_in(&label, &text, read_dir, &lab.namespaces)?;
-    for w in &topo.warnings {
+    let (label, text) = read_manifest(file)?;
+    let loaded = spec::load_manifests(&label, &text, lab_context(lab, &label))?;
+    for w in &loaded.warnings {
         eprintln!("{w}");
     }
-    Ok(topo.objects)
+    Ok(loaded.objects)
+}
+
+/// The file's name for messages and its text; `-` is standard input, as for kubectl.
+fn read_manifest(file: &Path) -> Result<(String, String)> {
+    if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("read the manifest from standard input")?;
+        return Ok(("<stdin>".to_string(), text));
+    }
+    let text = std::fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
+    Ok((file.display().to_string(), text))
+}
+
+/// What the manifests are checked against: the running lab as a topology.
+fn lab_context(lab: &LabState, file: &str) -> spec::Topology {
+    let pos = spec::Pos {
+        file: file.to_string(),
+        line: 1,
+        col: 1,
+    };
+    let at = |value| spec::At::new(value, pos.clone());
+    let net = &lab.networking;
+    spec::Topology {
+        file: file.to_string(),
+        name: at(lab.name.clone()),
+        nodes: lab
+            .nodes
+            .iter()
+            .map(|n| {
+                spec::At::new(
+                    match n.role {
+                        Role::ControlPlane => spec::NodeRole::ControlPlane,
+                        Role::Worker => spec::NodeRole::Worker,
+                    },
+                    pos.clone(),
+                )
+            })
+            .collect(),
+        networking: spec::Networking {
+            node_subnet: spec::At::new(net.node_subnet, pos.clone()),
+            pod_subnet: spec::At::new(net.pod_subnet, pos.clone()),
+            pod_block_size: spec::At::new(net.pod_block_size, pos.clone()),
+            service_subnet: spec::At::new(net.service_subnet, pos.clone()),
+            dns_domain: spec::At::new(net.dns_domain.clone(), pos.clone()),
+            dns_ttl: spec::At::new(net.dns_ttl, pos.clone()),
+        },
+        objects: Vec::new(),
+        checks: Vec::new(),
+        warnings: Vec::new(),
+        existing_namespaces: lab.namespaces.clone(),
+    }
 }

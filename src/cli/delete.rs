@@ -1,5 +1,6 @@
 use anyhow::{Result, bail};
 
+use crate::cluster::apply::{Kind, ObjectRef};
 use crate::cluster::live;
 use crate::store::Store;
 
@@ -12,39 +13,98 @@ pub struct Args {
     lab: Option<String>,
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     namespace: String,
-    /// Delete the objects of this manifest file
+    /// Delete the objects of this manifest file (`-`: standard input)
     #[arg(short = 'f', long = "filename", conflicts_with = "resource")]
     file: Option<std::path::PathBuf>,
-    /// pod (or pod/NAME)
+    /// pod, service, deployment, statefulset, daemonset or namespace (or TYPE/NAME)
     #[arg(required_unless_present = "file")]
     resource: Option<String>,
     names: Vec<String>,
 }
 
+/// `labctl delete TYPE NAME…` / `TYPE/NAME…` / `-f FILE`, like kubectl delete. A
+/// deleted pod of a workload is replaced by its controller.
 pub fn run(args: Args) -> Result<i32> {
     if let Some(file) = &args.file {
         return super::apply::delete(args.lab.as_deref(), file);
     }
-    let resource = args.resource.clone().unwrap_or_default();
-    let (kind, mut names) = match resource.split_once('/') {
-        Some((k, n)) => (k.to_string(), vec![n.to_string()]),
-        None => (resource.clone(), Vec::new()),
-    };
-    names.extend(args.names.iter().cloned());
-    if !matches!(kind.to_ascii_lowercase().as_str(), "po" | "pod" | "pods") {
-        bail!("labctl deletes pods (`labctl delete pod NAME`), not {kind:?}");
-    }
-    if names.is_empty() {
-        bail!("resource(s) were provided, but no name was specified");
-    }
+    let targets = targets(
+        args.resource.as_deref().unwrap_or_default(),
+        &args.names,
+        &args.namespace,
+    )?;
     let store = Store::open();
     let lab = labs::select(&store, args.lab.as_deref())?.name;
     let now = crate::clock::now_rfc3339();
-    for name in names {
+    for target in targets {
+        let mut lines = Vec::new();
         super::live::change_lab(&store, &lab, |state| {
-            live::delete_pod(state, &args.namespace, &name, &now)
+            if target.kind == Kind::Pod {
+                lines.push(format!("pod \"{}\" deleted", target.name));
+                return live::delete_pod(state, &target.namespace, &target.name, &now);
+            }
+            let (changes, report) = crate::cluster::apply::delete(state, std::slice::from_ref(&target))?;
+            lines = report;
+            Ok(changes)
         })?;
-        println!("pod \"{name}\" deleted");
+        for line in lines {
+            println!("{line}");
+        }
     }
     Ok(0)
+}
+
+/// kubectl's two spellings: `TYPE NAME…` and `TYPE/NAME…` (kinds may differ then).
+fn targets(resource: &str, names: &[String], namespace: &str) -> Result<Vec<ObjectRef>> {
+    let kind_of = |word: &str| {
+        Kind::from_resource(word).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the server doesn't have a resource type {word:?} (labctl deletes pods, services, deployments, statefulsets, daemonsets and namespaces)"
+            )
+        })
+    };
+    let target = |kind: Kind, name: &str| ObjectRef {
+        kind,
+        namespace: if kind == Kind::Namespace { name } else { namespace }.to_string(),
+        name: name.to_string(),
+    };
+    if resource.contains('/') {
+        return std::iter::once(resource)
+            .chain(names.iter().map(String::as_str))
+            .map(|word| match word.split_once('/') {
+                Some((kind, name)) if !name.is_empty() => Ok(target(kind_of(kind)?, name)),
+                _ => bail!("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form"),
+            })
+            .collect();
+    }
+    let kind = kind_of(resource)?;
+    if names.is_empty() {
+        bail!("resource(s) were provided, but no name was specified");
+    }
+    Ok(names.iter().map(|name| target(kind, name)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::state::WorkloadKind;
+
+    #[test]
+    fn kubectl_spellings_of_targets() {
+        let names = vec!["a".to_string(), "b".to_string()];
+        let t = targets("svc", &names, "web").unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            (t[1].kind, t[1].namespace.as_str(), t[1].name.as_str()),
+            (Kind::Service, "web", "b")
+        );
+        let t = targets("deploy/x", &["sts/y".to_string()], "default").unwrap();
+        assert_eq!(t[0].kind, Kind::Workload(WorkloadKind::Deployment));
+        assert_eq!(t[1].kind, Kind::Workload(WorkloadKind::StatefulSet));
+        let t = targets("ns", &["team".to_string()], "default").unwrap();
+        assert_eq!(t[0].namespace, "team");
+        assert!(targets("svc", &[], "default").is_err());
+        assert!(targets("ingress", &names, "default").is_err());
+        assert!(targets("svc/a", &["b".to_string()], "default").is_err());
+    }
 }

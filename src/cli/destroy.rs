@@ -97,7 +97,7 @@ pub fn remove_lab(store: &Store, lab: &str, lock: LabLock, state: Option<&LabSta
 
 /// The lab a topology file names; falls back to its `name:` line when the file no
 /// longer parses, so a broken edit never blocks destroy.
-fn lab_name_of(file: &std::path::Path) -> Result<String> {
+pub(super) fn lab_name_of(file: &std::path::Path) -> Result<String> {
     match crate::spec::load(file) {
         Ok(topo) => Ok(topo.name.value),
         Err(parse_error) => {

@@ -51,6 +51,9 @@ pub fn run(args: Args) -> Result<i32> {
     if let Some(env) = target.env {
         cmd.env_clear().envs(env);
     }
+    // kubectl exec and `docker exec` into a kind node start at the image's working
+    // directory, `/` for the images labs use, never at the caller's.
+    cmd.current_dir("/");
     let status = cmd.status().with_context(|| format!("run {}", args.command[0]))?;
     Ok(exit_code(status))
 }

@@ -17,8 +17,11 @@ pub struct Args {
     /// Only this lab (default: every running lab)
     #[arg(long)]
     lab: Option<String>,
+    /// Only the lab this topology file describes (as `containerlab inspect -t`)
+    #[arg(short = 't', long = "topo", conflicts_with = "lab")]
+    topo: Option<std::path::PathBuf>,
     /// Every running lab (the default; accepted for containerlab compatibility)
-    #[arg(short = 'a', long, conflicts_with = "lab")]
+    #[arg(short = 'a', long, conflicts_with_all = ["lab", "topo"])]
     all: bool,
     /// Output format
     #[arg(short = 'f', long = "format", default_value = "table")]
@@ -27,7 +30,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let labs: Vec<LabState> = match &args.lab {
+    let lab = match &args.topo {
+        Some(file) => Some(super::destroy::lab_name_of(file)?),
+        None => args.lab.clone(),
+    };
+    let labs: Vec<LabState> = match &lab {
         Some(name) => vec![labs::load(&store, name)?],
         None => store.list().iter().filter_map(|l| store.load(l).ok()).collect(),
     };

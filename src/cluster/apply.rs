@@ -12,7 +12,7 @@ use super::controllers;
 use super::ipam::{self, ClusterIpAllocator};
 use super::live::{self, PodChanges};
 use super::resolve;
-use super::state::{LabState, WorkloadKind};
+use super::state::{LabState, ServiceState, WorkloadKind};
 
 /// What happened to each object, in kubectl's words (`service/x created`).
 pub type Report = Vec<String>;
@@ -36,7 +36,10 @@ pub fn apply(state: &mut LabState, objects: &[Object], now: &str) -> Result<(Pod
             Object::Service(s) => {
                 let existing = state.services.iter().position(|x| x.namespace == ns && x.name == name);
                 let old = existing.map(|i| state.services.remove(i));
-                let ip = cluster_ip(state, s, old.as_ref().and_then(|o| o.cluster_ip))?;
+                let ip = match &old {
+                    Some(old) if keeps_cluster_ip(old, s) => kept_cluster_ip(old, s)?,
+                    _ => cluster_ip(state, s)?,
+                };
                 let mut svc = resolve::user_service(&state.name, s, ip, now);
                 let verb = match &old {
                     None => "created",
@@ -60,17 +63,106 @@ pub fn apply(state: &mut LabState, objects: &[Object], now: &str) -> Result<(Pod
     Ok((changes, report))
 }
 
-pub fn delete(state: &mut LabState, objects: &[Object]) -> Result<(PodChanges, Report)> {
+/// What `delete` names: a kind of object, its namespace and its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Namespace,
+    Pod,
+    Service,
+    Workload(WorkloadKind),
+}
+
+impl Kind {
+    /// The kind a kubectl resource word means (`svc`, `deploy`, `statefulsets`, …).
+    pub fn from_resource(word: &str) -> Option<Kind> {
+        Some(match word.to_ascii_lowercase().as_str() {
+            "ns" | "namespace" | "namespaces" => Kind::Namespace,
+            "po" | "pod" | "pods" => Kind::Pod,
+            "svc" | "service" | "services" => Kind::Service,
+            "deploy" | "deployment" | "deployments" | "deployment.apps" | "deployments.apps" => {
+                Kind::Workload(WorkloadKind::Deployment)
+            }
+            "sts" | "statefulset" | "statefulsets" | "statefulset.apps" | "statefulsets.apps" => {
+                Kind::Workload(WorkloadKind::StatefulSet)
+            }
+            "ds" | "daemonset" | "daemonsets" | "daemonset.apps" | "daemonsets.apps" => {
+                Kind::Workload(WorkloadKind::DaemonSet)
+            }
+            _ => return None,
+        })
+    }
+
+    /// kubectl's name for the kind in `deleted` lines (`deployment.apps "x" deleted`).
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Namespace => "namespace",
+            Kind::Pod => "pod",
+            Kind::Service => "service",
+            Kind::Workload(WorkloadKind::Deployment) => "deployment.apps",
+            Kind::Workload(WorkloadKind::StatefulSet) => "statefulset.apps",
+            Kind::Workload(WorkloadKind::DaemonSet) => "daemonset.apps",
+        }
+    }
+
+    /// The resource's plural, as the API server names it in errors (`services "x" not found`).
+    fn resource(self) -> &'static str {
+        match self {
+            Kind::Namespace => "namespaces",
+            Kind::Pod => "pods",
+            Kind::Service => "services",
+            Kind::Workload(WorkloadKind::Deployment) => "deployments.apps",
+            Kind::Workload(WorkloadKind::StatefulSet) => "statefulsets.apps",
+            Kind::Workload(WorkloadKind::DaemonSet) => "daemonsets.apps",
+        }
+    }
+
+    fn of(o: &Object) -> Kind {
+        match o {
+            Object::Namespace(_) => Kind::Namespace,
+            Object::Pod(_) => Kind::Pod,
+            Object::Service(_) => Kind::Service,
+            Object::Deployment(_) => Kind::Workload(WorkloadKind::Deployment),
+            Object::StatefulSet(_) => Kind::Workload(WorkloadKind::StatefulSet),
+            Object::DaemonSet(_) => Kind::Workload(WorkloadKind::DaemonSet),
+        }
+    }
+}
+
+impl ObjectRef {
+    pub fn of(o: &Object) -> ObjectRef {
+        let m = o.meta();
+        ObjectRef {
+            kind: Kind::of(o),
+            namespace: m.namespace.value.clone(),
+            name: m.name.value.clone(),
+        }
+    }
+}
+
+/// Namespaces the API server never deletes (the namespace lifecycle admission
+/// plugin's immortal namespaces).
+const IMMORTAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+pub fn delete(state: &mut LabState, objects: &[ObjectRef]) -> Result<(PodChanges, Report)> {
     let mut changes = PodChanges::default();
     let mut report = Vec::new();
     // Namespaces last: deleting one deletes what is in it.
-    let (namespaces, others): (Vec<&Object>, Vec<&Object>) =
-        objects.iter().partition(|o| matches!(o, Object::Namespace(_)));
+    let (namespaces, others): (Vec<&ObjectRef>, Vec<&ObjectRef>) =
+        objects.iter().partition(|o| o.kind == Kind::Namespace);
     for o in others.into_iter().chain(namespaces) {
-        let m = o.meta();
-        let (ns, name) = (m.namespace.value.as_str(), m.name.value.as_str());
-        let found = match o {
-            Object::Namespace(_) => {
+        let (ns, name) = (o.namespace.as_str(), o.name.as_str());
+        let found = match o.kind {
+            Kind::Namespace => {
+                if IMMORTAL_NAMESPACES.contains(&name) {
+                    bail!("namespaces {name:?} is forbidden: this namespace may not be deleted");
+                }
                 let before = state.namespaces.len();
                 state.namespaces.retain(|n| n != name);
                 state.services.retain(|s| s.namespace != name);
@@ -80,20 +172,19 @@ pub fn delete(state: &mut LabState, objects: &[Object]) -> Result<(PodChanges, R
                 changes.removed.extend(gone);
                 state.namespaces.len() != before
             }
-            Object::Service(_) => {
+            Kind::Service => {
                 let before = state.services.len();
                 state.services.retain(|s| !(s.namespace == ns && s.name == name));
                 state.services.len() != before
             }
-            Object::Pod(_) => match live::remove_pod(state, ns, name) {
+            Kind::Pod => match live::remove_pod(state, ns, name) {
                 Some(p) => {
                     changes.removed.push(p);
                     true
                 }
                 None => false,
             },
-            Object::Deployment(_) | Object::StatefulSet(_) | Object::DaemonSet(_) => {
-                let kind = workload_kind(o);
+            Kind::Workload(kind) => {
                 let gone = live::remove_workload(state, kind, ns, name);
                 let found = gone.is_some();
                 changes.removed.extend(gone.unwrap_or_default());
@@ -101,9 +192,12 @@ pub fn delete(state: &mut LabState, objects: &[Object]) -> Result<(PodChanges, R
             }
         };
         if !found {
-            bail!("{} {name:?} not found in namespace {ns:?}", noun(o));
+            if o.kind == Kind::Namespace {
+                bail!("{} {name:?} not found", o.kind.resource());
+            }
+            bail!("{} {name:?} not found in namespace {ns:?}", o.kind.resource());
         }
-        report.push(format!("{} \"{name}\" deleted", noun(o)));
+        report.push(format!("{} \"{name}\" deleted", o.kind.noun()));
     }
     Ok((changes, report))
 }
@@ -165,7 +259,35 @@ fn apply_workload(state: &mut LabState, o: &Object, now: &str) -> Result<(&'stat
     Ok((verb, changes))
 }
 
-fn cluster_ip(state: &LabState, s: &crate::spec::ServiceObject, keep: Option<Ipv4Addr>) -> Result<Option<Ipv4Addr>> {
+/// A service keeps its cluster IP (or its `None`) through updates unless it turns
+/// into or out of an ExternalName (apiserver: validateUpgradeDowngradeClusterIPs in
+/// pkg/apis/core/validation).
+fn keeps_cluster_ip(old: &ServiceState, new: &crate::spec::ServiceObject) -> bool {
+    old.service_type != ServiceType::ExternalName && new.service_type != ServiceType::ExternalName
+}
+
+/// The old cluster IP when the update leaves it out (as the registry fills it in)
+/// or repeats it; any other value is refused as the API server refuses it.
+fn kept_cluster_ip(old: &ServiceState, new: &crate::spec::ServiceObject) -> Result<Option<Ipv4Addr>> {
+    let shown = |ip: Option<Ipv4Addr>| ip.map_or_else(|| "None".to_string(), |ip| ip.to_string());
+    let asked = match &new.cluster_ip.value {
+        ClusterIpSpec::Auto => return Ok(old.cluster_ip),
+        ClusterIpSpec::Headless => None,
+        ClusterIpSpec::Fixed(ip) => Some(*ip),
+    };
+    if asked != old.cluster_ip {
+        bail!(
+            "{}: The Service {:?} is invalid: spec.clusterIPs[0]: Invalid value: []string{{{:?}}}: may not change once set (it is {}; delete the service and create it again to change it)",
+            new.cluster_ip.pos,
+            old.name,
+            shown(asked),
+            shown(old.cluster_ip)
+        );
+    }
+    Ok(old.cluster_ip)
+}
+
+fn cluster_ip(state: &LabState, s: &crate::spec::ServiceObject) -> Result<Option<Ipv4Addr>> {
     if s.service_type == ServiceType::ExternalName {
         return Ok(None);
     }
@@ -188,31 +310,13 @@ fn cluster_ip(state: &LabState, s: &crate::spec::ServiceObject, keep: Option<Ipv
             }
             Ok(Some(*ip))
         }
-        ClusterIpSpec::Auto => match keep {
-            Some(ip) => Ok(Some(ip)),
-            None => alloc
-                .allocate(&format!("{}/{}", s.meta.namespace.value, s.meta.name.value))
-                .map(Some)
-                .ok_or_else(|| anyhow::anyhow!("serviceSubnet {subnet} is full")),
-        },
-    }
-}
-
-fn workload_kind(o: &Object) -> WorkloadKind {
-    match o {
-        Object::StatefulSet(_) => WorkloadKind::StatefulSet,
-        Object::DaemonSet(_) => WorkloadKind::DaemonSet,
-        _ => WorkloadKind::Deployment,
+        ClusterIpSpec::Auto => alloc
+            .allocate(&format!("{}/{}", s.meta.namespace.value, s.meta.name.value))
+            .map(Some)
+            .ok_or_else(|| anyhow::anyhow!("serviceSubnet {subnet} is full")),
     }
 }
 
 fn noun(o: &Object) -> &'static str {
-    match o {
-        Object::Namespace(_) => "namespace",
-        Object::Pod(_) => "pod",
-        Object::Service(_) => "service",
-        Object::Deployment(_) => "deployment.apps",
-        Object::StatefulSet(_) => "statefulset.apps",
-        Object::DaemonSet(_) => "daemonset.apps",
-    }
+    Kind::of(o).noun()
 }

@@ -63,15 +63,36 @@ pub fn load_str_in(
         cx.errors.extend(validate::validate(topology, &cx.named_target_ports));
     }
     match topology {
-        Some(mut topology) if cx.errors.is_empty() => {
-            topology.warnings = in_reading_order(cx.warnings, &cx.files, |(pos, _)| pos)
-                .into_iter()
-                .map(|(_, warning)| warning)
-                .collect();
-            Ok(topology)
-        }
-        _ => Err(SpecErrors(in_reading_order(cx.errors, &cx.files, |e| &e.pos))),
+        Some(topology) => finish(cx, topology),
+        None => Err(SpecErrors(in_reading_order(cx.errors, &cx.files, |e| &e.pos))),
     }
+}
+
+/// Reads manifest text (`kubectl apply -f` YAML, `file` naming it in messages) to be
+/// added to a running lab: `lab` carries the lab's name, nodes, networking and
+/// existing namespaces, and the objects are checked against them as a topology's are.
+pub fn load_manifests(file: &str, text: &str, lab: Topology) -> Result<Topology, SpecErrors> {
+    let mut cx = Cx::new(file);
+    let mut topology = Topology {
+        file: file.to_string(),
+        objects: Vec::new(),
+        warnings: Vec::new(),
+        ..lab
+    };
+    manifests::parse_documents(&mut cx, text, &mut topology.objects);
+    cx.errors.extend(validate::validate(&topology, &cx.named_target_ports));
+    finish(cx, topology)
+}
+
+fn finish(cx: Cx, mut topology: Topology) -> Result<Topology, SpecErrors> {
+    if !cx.errors.is_empty() {
+        return Err(SpecErrors(in_reading_order(cx.errors, &cx.files, |e| &e.pos)));
+    }
+    topology.warnings = in_reading_order(cx.warnings, &cx.files, |(pos, _)| pos)
+        .into_iter()
+        .map(|(_, warning)| warning)
+        .collect();
+    Ok(topology)
 }
 
 /// Diagnostics sorted by file (in the order files were read) and by place within each file.

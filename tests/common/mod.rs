@@ -87,11 +87,21 @@ pub fn scratch(tag: &str) -> PathBuf {
 /// The main seed topology, renamed to `name`, written into `dir`, its manifests
 /// referenced by absolute path.
 pub fn seed_topology(dir: &Path, name: &str) -> PathBuf {
-    let text = std::fs::read_to_string(repo().join("topologies/headless-services.yaml")).unwrap();
+    renamed_topology("headless-services", dir, name)
+}
+
+/// topologies/<topology>.yaml renamed to `name`, written into `dir`, its manifests
+/// referenced by absolute path.
+pub fn renamed_topology(topology: &str, dir: &Path, name: &str) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join(format!("topologies/{topology}.yaml"))).unwrap();
     let manifests = repo().join("topologies/manifests");
     let text = text
-        .replace("name: headless-services", &format!("name: {name}"))
+        .replace(&format!("name: {topology}\n"), &format!("name: {name}\n"))
         .replace("- manifests/", &format!("- {}/", manifests.display()));
+    assert!(
+        text.contains(&format!("name: {name}\n")),
+        "{topology}: no top-level name line"
+    );
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, text).unwrap();
     path

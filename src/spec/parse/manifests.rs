@@ -92,12 +92,17 @@ fn parse_file(cx: &mut Cx, item: &Node, path: &str, sources: &Sources, objects: 
     };
     cx.files.push(shown.clone());
     let topology_file = std::mem::replace(&mut cx.file, shown);
-    if let Some(docs) = load_documents(cx, &text) {
+    parse_documents(cx, &text, objects);
+    cx.file = topology_file;
+}
+
+/// Every object of a multi-document manifest text, read as file `cx.file`.
+pub(crate) fn parse_documents(cx: &mut Cx, text: &str, objects: &mut Vec<Object>) {
+    if let Some(docs) = load_documents(cx, text) {
         for doc in docs.iter().filter(|doc| !is_empty_document(doc)) {
             parse_object(cx, doc, objects);
         }
     }
-    cx.file = topology_file;
 }
 
 /// One object (or a `kind: List` of them). An object with any error is left out, so that
