@@ -11,12 +11,14 @@ use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
+use labctl::dns::fixture;
+use labctl::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets_in_netns};
 
 use crate::common::*;
 
@@ -227,6 +229,8 @@ fn idle_tcp_connections_do_not_take_tcp_dns_down() {
 struct SilentUpstream {
     addr: SocketAddr,
     received: Arc<AtomicUsize>,
+    /// Source port and query ID of the first questions.
+    first: Arc<Mutex<Vec<(u16, u16)>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -237,18 +241,24 @@ impl SilentUpstream {
         socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
         let addr = socket.local_addr().unwrap();
         let (received, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
-        let (count, done) = (received.clone(), stop.clone());
+        let first = Arc::new(Mutex::new(Vec::new()));
+        let (count, done, seen) = (received.clone(), stop.clone(), first.clone());
         let thread = std::thread::spawn(move || {
             let mut buf = [0u8; 2048];
             while !done.load(Ordering::Relaxed) {
-                if socket.recv_from(&mut buf).is_ok() {
+                if let Ok((len, src)) = socket.recv_from(&mut buf) {
                     count.fetch_add(1, Ordering::Relaxed);
+                    let mut seen = seen.lock().unwrap();
+                    if len >= 2 && seen.len() < 100 {
+                        seen.push((src.port(), u16::from_be_bytes([buf[0], buf[1]])));
+                    }
                 }
             }
         });
         SilentUpstream {
             addr,
             received,
+            first,
             stop,
             thread: Some(thread),
         }
@@ -377,4 +387,60 @@ fn headless_answers_rotate_per_query() {
         assert!(orders.len() > 1, "{transport}: 12 digs gave one order: {orders:?}");
     }
     lab.destroy();
+}
+
+#[test]
+fn forwarded_questions_are_unpredictable_and_bounded() {
+    let upstream = SilentUpstream::start();
+    let ns = ScratchNetns::new(lab_name("dns-fwd"));
+    let lo = Command::new("ip")
+        .args(["-n", &ns.0, "link", "set", "lo", "up"])
+        .status()
+        .unwrap();
+    assert!(lo.success());
+    let sockets = bind_sockets_in_netns(&ns.0, "127.0.0.1:53".parse().unwrap(), 1).unwrap();
+    let mut config = ServerConfig::new(sockets);
+    config.upstreams = vec![upstream.addr];
+    config.upstream_timeout = Duration::from_secs(3);
+    config.max_pending_forwards = 4;
+    let zone = SharedZone::from_state(&fixture::seed_lab(), labctl::dns::DEFAULT_TTL);
+    let server = ServerHandle::spawn(config, zone).unwrap();
+
+    let (full, cluster) = in_netns(&ns.0, || {
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.connect("127.0.0.1:53").unwrap();
+        client.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        for n in 0..4u16 {
+            client.send(&query_bytes(n, &format!("q{n}.outside.example."))).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let ask = |id: u16, name: &str| {
+            let start = Instant::now();
+            client.send(&query_bytes(id, name)).unwrap();
+            let mut buf = [0u8; 4096];
+            loop {
+                let len = client.recv(&mut buf).expect("a reply");
+                let reply = Message::from_vec(&buf[..len]).unwrap();
+                if reply.metadata.id == id {
+                    return (reply.metadata.response_code, start.elapsed());
+                }
+            }
+        };
+        (ask(100, "one.more.example."), ask(101, CLUSTER_NAME))
+    });
+    // Four questions wait for the silent upstream; the fifth finds no slot.
+    assert_eq!(full.0, ResponseCode::ServFail);
+    assert!(full.1 < Duration::from_millis(500), "SERVFAIL took {:?}", full.1);
+    assert_eq!(cluster.0, ResponseCode::NoError);
+
+    let first = upstream.first.lock().unwrap().clone();
+    assert_eq!(first.len(), 4, "questions that reached the upstream: {first:?}");
+    let ports: BTreeSet<u16> = first.iter().map(|(port, _)| *port).collect();
+    assert_eq!(ports.len(), 4, "one source port per question: {first:?}");
+    let ids: Vec<u16> = first.iter().map(|(_, id)| *id).collect();
+    assert!(
+        !ids.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "sequential query IDs: {ids:?}"
+    );
+    drop(server);
 }
