@@ -10,31 +10,31 @@
 //!   questions straight from the zone (recv → answer → send, no task per
 //!   query); questions for the forwarder go to the tokio runtime. With
 //!   `fast_udp: false` hickory's `Server` handles UDP through [`Handler`].
-//! - TCP: hickory's `Server` with [`Handler`].
+//! - TCP: hickory's framing and [`Handler`], at most `max_tcp_connections`
+//!   open at once (see [`tcp`](super::tcp)).
 //! - Live updates: the zone sits behind an `ArcSwap`; [`SharedZone::update`]
 //!   swaps in a new index atomically. Queries in flight finish on the index
 //!   they started with; none is dropped.
-//! - Forwarding: see [`Forwarder`]. Its sockets are opened by the thread that
-//!   calls [`serve`]/[`run`]/[`ServerHandle::spawn`], i.e. in the netns of the
-//!   supervisor process — the host's root netns — so the nameservers of the
-//!   host's resolv.conf (loopback stubs such as 127.0.0.53 included) are
-//!   reachable exactly as from the host, and nothing changes in the root netns.
+//! - Forwarding: see [`Forwarder`]; at most `max_pending_forwards` questions
+//!   wait for upstreams at once, the others get SERVFAIL at once.
+//! - Rotation: every NOERROR reply, cached or not, has its A/AAAA records
+//!   shuffled per query as CoreDNS's `loadbalance` does (see [`balance`](super::balance)).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use hickory_proto::op::{
     Edns, Header, Message, MessageType, Metadata, OpCode, Query, ResponseCode, emit_message_parts,
 };
-use hickory_proto::rr::{DNSClass, Record};
+use hickory_proto::rr::{DNSClass, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
@@ -42,11 +42,19 @@ use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseI
 use hickory_server::zone_handler::MessageResponseBuilder;
 use tokio::sync::oneshot;
 
+use super::balance::{AddressRuns, round_robin};
+pub use super::forward::{Forwarder, Slot};
 use super::records::{Answer, Response, Zone, answer};
+use super::tcp::{self, TcpLimits};
 use crate::cluster::state::LabState;
 
-/// Our EDNS UDP size (RFC 9715 / DNS flag day 2020).
-const EDNS_UDP_SIZE: u16 = 1232;
+/// Questions one server forwards at once at most; one more gets SERVFAIL.
+/// Each holds a UDP socket until answered or timed out (1.5 s by default).
+pub const MAX_PENDING_FORWARDS: usize = 512;
+/// TCP connections one server keeps open at most; a new one closes the
+/// connection idle the longest.
+pub const MAX_TCP_CONNECTIONS: usize = 256;
+
 /// UDP answers without EDNS (RFC 1035 4.2.1).
 const PLAIN_UDP_SIZE: u16 = 512;
 
@@ -104,6 +112,10 @@ pub struct ServerConfig {
     pub upstream_timeout: Duration,
     /// A TCP connection with no query for this long is closed.
     pub tcp_idle_timeout: Duration,
+    /// See [`MAX_TCP_CONNECTIONS`].
+    pub max_tcp_connections: usize,
+    /// See [`MAX_PENDING_FORWARDS`].
+    pub max_pending_forwards: usize,
     /// Answer UDP on dedicated threads (one per socket) instead of hickory's
     /// task-per-query loop.
     pub fast_udp: bool,
@@ -118,6 +130,8 @@ impl ServerConfig {
             upstreams: resolv_conf_nameservers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()),
             upstream_timeout: Duration::from_millis(1500),
             tcp_idle_timeout: Duration::from_secs(10),
+            max_tcp_connections: MAX_TCP_CONNECTIONS,
+            max_pending_forwards: MAX_PENDING_FORWARDS,
             fast_udp: true,
             worker_threads: 2,
         }
@@ -125,7 +139,7 @@ impl ServerConfig {
 }
 
 /// `nameserver` lines of a resolv.conf, port 53, in order. Loopback stubs
-/// (127.0.0.53) are kept: the forwarder's socket lives in the host's netns,
+/// (127.0.0.53) are kept: the forwarder's sockets live in the host's netns,
 /// where they listen.
 pub fn resolv_conf_nameservers(text: &str) -> Vec<SocketAddr> {
     text.lines()
@@ -191,51 +205,63 @@ pub async fn serve_until(
     zone: SharedZone,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let forwarder = Forwarder::new(config.upstreams.clone(), config.upstream_timeout)
-        .await
-        .context("open the upstream socket")?;
+    let forwarder = Forwarder::new(
+        config.upstreams.clone(),
+        config.upstream_timeout,
+        config.max_pending_forwards,
+    );
     let handler = Handler {
         zone: zone.clone(),
-        forwarder: forwarder.clone(),
+        forwarder,
     };
-    let mut server = hickory_server::Server::new(handler.clone());
+    let mut udp_server = hickory_server::Server::new(handler.clone());
     let runtime = tokio::runtime::Handle::current();
     let mut fast_threads = Vec::new();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     for socket in config.sockets.udp {
         if config.fast_udp {
             socket.set_read_timeout(Some(Duration::from_millis(200)))?;
-            let (zone, handler, runtime, stop) = (zone.clone(), handler.clone(), runtime.clone(), stop.clone());
+            let fast = FastUdp::new(handler.clone());
+            let (runtime, stop) = (runtime.clone(), stop.clone());
             fast_threads.push(
                 std::thread::Builder::new()
                     .name("dns-udp".into())
-                    .spawn(move || fast_udp_loop(socket, zone, handler, runtime, stop))?,
+                    .spawn(move || fast.run(socket, runtime, stop))?,
             );
         } else {
             socket.set_nonblocking(true)?;
-            server.register_socket(tokio::net::UdpSocket::from_std(socket)?);
+            udp_server.register_socket(tokio::net::UdpSocket::from_std(socket)?);
         }
     }
     config.sockets.tcp.set_nonblocking(true)?;
-    server.register_listener(
+    let limits = TcpLimits {
+        idle_timeout: config.tcp_idle_timeout,
+        max_connections: config.max_tcp_connections,
+    };
+    let mut tcp_server = tokio::spawn(tcp::serve(
         tokio::net::TcpListener::from_std(config.sockets.tcp)?,
-        config.tcp_idle_timeout,
-        64 * 1024,
-    );
-    tokio::select! {
-        result = server.block_until_done() => {
-            stop.store(true, Ordering::Relaxed);
-            result.context("DNS server stopped")?;
-        }
+        handler,
+        limits,
+    ));
+    let result = tokio::select! {
+        result = udp_server.block_until_done(), if !config.fast_udp => result.context("DNS server stopped"),
+        failed = &mut tcp_server => match failed {
+            Ok(error) => Err(error).context("DNS over TCP stopped"),
+            Err(panic) => Err(panic).context("DNS over TCP stopped"),
+        },
         () = shutdown => {
-            stop.store(true, Ordering::Relaxed);
-            server.shutdown_gracefully().await.context("DNS server shutdown")?;
+            if !config.fast_udp {
+                udp_server.shutdown_gracefully().await.context("DNS server shutdown")?;
+            }
+            Ok(())
         }
-    }
+    };
+    stop.store(true, Ordering::Relaxed);
+    tcp_server.abort();
     for thread in fast_threads {
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
-    Ok(())
+    result
 }
 
 /// Serves forever (until a socket fails).
@@ -320,40 +346,90 @@ pub struct Handler {
     forwarder: Arc<Forwarder>,
 }
 
+/// What the zone alone makes of a question.
+enum Local {
+    Answered(Resolved),
+    NeedsUpstream(Upstream),
+}
+
+/// A reply that needs an upstream: the question to forward, and what the zone
+/// already answered (an ExternalName's CNAME, whose target is chased upstream).
+struct Upstream {
+    question: Query,
+    partial: Option<Resolved>,
+}
+
+impl Upstream {
+    /// The reply when no upstream can be asked: the zone's part, or SERVFAIL.
+    fn unanswered(self) -> Resolved {
+        self.partial.unwrap_or_else(|| Resolved::error(ResponseCode::ServFail))
+    }
+}
+
 impl Handler {
+    pub fn new(zone: SharedZone, forwarder: Arc<Forwarder>) -> Handler {
+        Handler { zone, forwarder }
+    }
+
     pub fn zone(&self) -> &SharedZone {
         &self.zone
     }
 
-    /// The records of the reply to `query` (header bits, sections), forwarding
-    /// or chasing out-of-zone CNAME targets upstream as needed.
-    async fn resolve(&self, query: &Query, protocol: Protocol) -> Resolved {
-        let zone = self.zone.load();
-        match answer(&zone, query) {
+    /// The reply to `query` from the zone alone, or what to ask upstream.
+    fn resolve_locally(&self, zone: &Zone, query: &Query) -> Local {
+        match answer(zone, query) {
             Answer::Authoritative(response) => {
                 let mut resolved = Resolved::authoritative(response);
-                if let Some(target) = resolved.chase.take() {
-                    let chased = Query::query(target, query.query_type());
-                    if let Some(reply) = self.forwarder.forward(&chased, protocol).await {
-                        resolved.answers.extend(reply.answers);
-                    }
+                match resolved.chase.take() {
+                    None => Local::Answered(resolved),
+                    Some(target) => Local::NeedsUpstream(Upstream {
+                        question: Query::query(target, query.query_type()),
+                        partial: Some(resolved),
+                    }),
                 }
+            }
+            Answer::Forward => Local::NeedsUpstream(Upstream {
+                question: query.clone(),
+                partial: None,
+            }),
+        }
+    }
+
+    /// Asks upstream, in a slot reserved for it.
+    async fn resolve_upstream(&self, upstream: Upstream, slot: Slot, protocol: Protocol) -> Resolved {
+        let reply = self.forwarder.forward(&slot, &upstream.question, protocol).await;
+        match (upstream.partial, reply) {
+            (Some(mut resolved), Some(reply)) => {
+                resolved.answers.extend(reply.answers);
                 resolved
             }
-            Answer::Forward => match self.forwarder.forward(query, protocol).await {
-                Some(reply) => Resolved {
-                    rcode: reply.metadata.response_code,
-                    authoritative: false,
-                    recursion_available: reply.metadata.recursion_available,
-                    truncated: reply.metadata.truncation,
-                    answers: reply.answers,
-                    authority: reply.authorities,
-                    additional: reply.additionals,
-                    chase: None,
-                },
-                None => Resolved::error(ResponseCode::ServFail),
+            (Some(resolved), None) => resolved,
+            (None, Some(reply)) => Resolved {
+                rcode: reply.metadata.response_code,
+                authoritative: false,
+                recursion_available: reply.metadata.recursion_available,
+                truncated: reply.metadata.truncation,
+                answers: reply.answers,
+                authority: reply.authorities,
+                additional: reply.additionals,
+                chase: None,
             },
+            (None, None) => Resolved::error(ResponseCode::ServFail),
         }
+    }
+
+    /// The records of the reply to `query` (header bits, sections), forwarding
+    /// or chasing out-of-zone CNAME targets upstream as needed, rotated.
+    async fn resolve(&self, query: &Query, protocol: Protocol) -> Resolved {
+        let zone = self.zone.load();
+        let resolved = match self.resolve_locally(&zone, query) {
+            Local::Answered(resolved) => resolved,
+            Local::NeedsUpstream(upstream) => match self.forwarder.reserve() {
+                Some(slot) => self.resolve_upstream(upstream, slot, protocol).await,
+                None => upstream.unanswered(),
+            },
+        };
+        resolved.balanced(query.query_type())
     }
 }
 
@@ -395,6 +471,19 @@ impl Resolved {
             additional: Vec::new(),
             chase: None,
         }
+    }
+
+    /// Rotated as CoreDNS's `loadbalance` does: NOERROR replies only, zone
+    /// transfers never (plugin/loadbalance/loadbalance.go `WriteMsg`).
+    fn balanced(mut self, query_type: RecordType) -> Resolved {
+        if self.rcode != ResponseCode::NoError || matches!(query_type, RecordType::AXFR | RecordType::IXFR) {
+            return self;
+        }
+        let rng = &mut rand::rng();
+        self.answers = round_robin(self.answers, rng);
+        self.authority = round_robin(self.authority, rng);
+        self.additional = round_robin(self.additional, rng);
+        self
     }
 
     fn metadata(&self, request: &Metadata) -> Metadata {
@@ -504,8 +593,9 @@ fn encode_reply(
     Ok(bytes)
 }
 
-/// Encoded answers kept per fast-UDP thread: a repeated question costs a copy and
-/// a patched ID instead of building and encoding the records again.
+/// Encoded answers kept per fast-UDP thread: a repeated question costs a copy,
+/// a patched ID and a shuffle of its address records instead of building and
+/// encoding the records again.
 const ANSWER_CACHE_ENTRIES: usize = 4096;
 
 /// What makes two requests get byte-identical replies but for the ID: the zone
@@ -548,40 +638,90 @@ fn cache_key(request: &[u8], serial: u32) -> Option<CacheKey> {
     })
 }
 
+struct CachedReply {
+    bytes: Vec<u8>,
+    runs: AddressRuns,
+}
+
+/// What the fast UDP path does with one datagram.
+enum Step {
+    /// Not a query (or not even a message): no reply.
+    Ignore,
+    Reply(Vec<u8>),
+    /// Needs an upstream: finished on the runtime, in the slot it holds.
+    Forward(Box<Forwarded>),
+}
+
+struct Forwarded {
+    request: Metadata,
+    query: Query,
+    upstream: Upstream,
+    slot: Slot,
+    edns: Option<Edns>,
+    limit: u16,
+}
+
 /// The fast UDP path: one blocking socket per thread; in-zone questions are
 /// answered on this thread, others handed to the runtime.
-fn fast_udp_loop(
-    socket: UdpSocket,
-    zone: SharedZone,
+struct FastUdp {
     handler: Handler,
-    runtime: tokio::runtime::Handle,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) {
-    let socket = Arc::new(socket);
-    let mut buf = vec![0u8; 4096];
-    let mut cache: HashMap<CacheKey, Vec<u8>> = HashMap::new();
-    while !stop.load(Ordering::Relaxed) {
-        let (len, src) = match socket.recv_from(&mut buf) {
-            Ok(received) => received,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
+    cache: HashMap<CacheKey, CachedReply>,
+    scratch: Vec<u8>,
+}
+
+impl FastUdp {
+    fn new(handler: Handler) -> FastUdp {
+        FastUdp {
+            handler,
+            cache: HashMap::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn run(mut self, socket: UdpSocket, runtime: tokio::runtime::Handle, stop: Arc<std::sync::atomic::AtomicBool>) {
+        let socket = Arc::new(socket);
+        let mut buf = vec![0u8; 4096];
+        while !stop.load(Ordering::Relaxed) {
+            let (len, src) = match socket.recv_from(&mut buf) {
+                Ok(received) => received,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => {
+                    tracing_free_log(&format!("DNS: UDP receive failed: {e}"));
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            match self.step(&buf[..len]) {
+                Step::Ignore => {}
+                Step::Reply(bytes) => {
+                    let _ = socket.send_to(&bytes, src);
+                }
+                Step::Forward(forwarded) => {
+                    let (socket, handler) = (socket.clone(), self.handler.clone());
+                    runtime.spawn(async move {
+                        if let Some(bytes) = handler.finish(*forwarded).await {
+                            let _ = socket.send_to(&bytes, src);
+                        }
+                    });
+                }
             }
-            Err(e) => {
-                tracing_free_log(&format!("DNS: UDP receive failed: {e}"));
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        };
-        let Ok(request) = Message::from_vec(&buf[..len]) else {
-            continue;
+        }
+    }
+
+    /// The reply to one datagram, or the work left for the runtime.
+    fn step(&mut self, packet: &[u8]) -> Step {
+        let Ok(request) = Message::from_vec(packet) else {
+            return Step::Ignore;
         };
         if request.metadata.message_type != MessageType::Query {
-            continue;
+            return Step::Ignore;
         }
         let edns = reply_edns(request.edns.as_ref());
         let limit = udp_limit(request.edns.as_ref());
@@ -595,211 +735,86 @@ fn fast_udp_loop(
                     metadata,
                     counts: Default::default(),
                 };
-                if header.emit(&mut encoder).is_ok() {
-                    let _ = socket.send_to(&bytes, src);
-                }
-                continue;
+                return match header.emit(&mut encoder) {
+                    Ok(()) => Step::Reply(bytes),
+                    Err(_) => Step::Ignore,
+                };
             }
         };
-        let current = zone.load();
-        let key = cache_key(&buf[..len], current.serial());
-        if let Some(cached) = key.as_ref().and_then(|k| cache.get(k)) {
-            let mut reply = cached.clone();
-            reply[..2].copy_from_slice(&buf[..2]);
-            let _ = socket.send_to(&reply, src);
-            continue;
+        let zone = self.handler.zone.load();
+        let key = cache_key(packet, zone.serial());
+        if let Some(cached) = key.as_ref().and_then(|k| self.cache.get_mut(k)) {
+            let mut reply = cached.bytes.clone();
+            reply[..2].copy_from_slice(&packet[..2]);
+            cached.runs.shuffle(&mut reply, &mut rand::rng(), &mut self.scratch);
+            return Step::Reply(reply);
         }
-        match answer(&current, &query) {
-            Answer::Authoritative(response) if response.chase.is_none() => {
-                let resolved = Resolved::authoritative(response);
-                let metadata = resolved.metadata(&request.metadata);
-                if let Ok(bytes) = encode_reply(&metadata, &query, &resolved, edns.as_ref(), limit) {
-                    let _ = socket.send_to(&bytes, src);
-                    if let Some(key) = key {
-                        if cache.len() >= ANSWER_CACHE_ENTRIES
-                            || cache.keys().next().is_some_and(|k| k.serial != key.serial)
-                        {
-                            cache.clear();
-                        }
-                        cache.insert(key, bytes);
-                    }
+        let (resolved, cacheable) = match self.handler.resolve_locally(&zone, &query) {
+            Local::Answered(resolved) => (resolved, true),
+            Local::NeedsUpstream(upstream) => match self.handler.forwarder.reserve() {
+                Some(slot) => {
+                    return Step::Forward(Box::new(Forwarded {
+                        request: request.metadata,
+                        query,
+                        upstream,
+                        slot,
+                        edns,
+                        limit,
+                    }));
                 }
-            }
-            _ => {
-                let (socket, handler) = (socket.clone(), handler.clone());
-                runtime.spawn(async move {
-                    let resolved = handler.resolve(&query, Protocol::Udp).await;
-                    let metadata = resolved.metadata(&request.metadata);
-                    if let Ok(bytes) = encode_reply(&metadata, &query, &resolved, edns.as_ref(), limit) {
-                        let _ = socket.send_to(&bytes, src);
-                    }
-                });
-            }
-        }
-    }
-}
-
-/// Sends questions for names outside the cluster zone to the upstream
-/// nameservers over one UDP socket (and TCP when a UDP reply is truncated
-/// and the client asked over TCP). Upstreams are tried in order, the next one
-/// after `timeout / n`; a question gets no reply after `timeout` in all, and
-/// the client then gets SERVFAIL.
-pub struct Forwarder {
-    upstreams: Vec<SocketAddr>,
-    timeout: Duration,
-    socket_v4: Option<Arc<tokio::net::UdpSocket>>,
-    socket_v6: Option<Arc<tokio::net::UdpSocket>>,
-    pending: Mutex<HashMap<u16, oneshot::Sender<(Message, SocketAddr)>>>,
-    next_id: AtomicU16,
-}
-
-impl Forwarder {
-    /// Opens the upstream sockets in the calling thread's netns.
-    pub async fn new(upstreams: Vec<SocketAddr>, timeout: Duration) -> io::Result<Arc<Forwarder>> {
-        let socket_v4 = if upstreams.iter().any(SocketAddr::is_ipv4) {
-            Some(Arc::new(tokio::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?))
-        } else {
-            None
+                // Depends on the slots free now: never cached.
+                None => (upstream.unanswered(), false),
+            },
         };
-        let socket_v6 = if upstreams.iter().any(SocketAddr::is_ipv6) {
-            tokio::net::UdpSocket::bind((std::net::Ipv6Addr::UNSPECIFIED, 0))
-                .await
-                .ok()
-                .map(Arc::new)
-        } else {
-            None
+        let resolved = resolved.balanced(query.query_type());
+        let metadata = resolved.metadata(&request.metadata);
+        let Ok(bytes) = encode_reply(&metadata, &query, &resolved, edns.as_ref(), limit) else {
+            return Step::Ignore;
         };
-        let forwarder = Arc::new(Forwarder {
-            upstreams,
-            timeout,
-            socket_v4: socket_v4.clone(),
-            socket_v6: socket_v6.clone(),
-            pending: Mutex::new(HashMap::new()),
-            next_id: AtomicU16::new(std::process::id() as u16),
-        });
-        for socket in [socket_v4, socket_v6].into_iter().flatten() {
-            // The reader holds a weak reference: it ends with the forwarder.
-            let weak = Arc::downgrade(&forwarder);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65535];
-                loop {
-                    let Ok((len, src)) = socket.recv_from(&mut buf).await else {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    };
-                    let Some(forwarder) = weak.upgrade() else { return };
-                    let Ok(reply) = Message::from_vec(&buf[..len]) else {
-                        continue;
-                    };
-                    if !forwarder.upstreams.contains(&src) {
-                        continue;
-                    }
-                    let waiter = forwarder
-                        .pending
-                        .lock()
-                        .expect("pending lock")
-                        .remove(&reply.metadata.id);
-                    if let Some(waiter) = waiter {
-                        let _ = waiter.send((reply, src));
-                    }
-                }
-            });
-        }
-        Ok(forwarder)
-    }
-
-    pub fn upstreams(&self) -> &[SocketAddr] {
-        &self.upstreams
-    }
-
-    fn request(&self, id: u16, query: &Query) -> Option<Vec<u8>> {
-        let mut message = Message::new(id, MessageType::Query, OpCode::Query);
-        message.metadata.recursion_desired = true;
-        message.add_query(query.clone());
-        let mut edns = Edns::new();
-        edns.set_max_payload(EDNS_UDP_SIZE);
-        message.set_edns(edns);
-        message.to_vec().ok()
-    }
-
-    /// The upstream reply to `query`, or None when no upstream answered in time.
-    pub async fn forward(&self, query: &Query, protocol: Protocol) -> Option<Message> {
-        if self.upstreams.is_empty() {
-            return None;
-        }
-        let deadline = Instant::now() + self.timeout;
-        let (tx, mut rx) = oneshot::channel();
-        let id = {
-            let mut pending = self.pending.lock().expect("pending lock");
-            let mut id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            while pending.contains_key(&id) {
-                id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            }
-            pending.insert(id, tx);
-            id
-        };
-        let bytes = self.request(id, query)?;
-        let step = self.timeout / self.upstreams.len() as u32;
-        let mut result = None;
-        for (i, upstream) in self.upstreams.iter().enumerate() {
-            let socket = if upstream.is_ipv4() {
-                &self.socket_v4
-            } else {
-                &self.socket_v6
-            };
-            if let Some(socket) = socket {
-                let _ = socket.send_to(&bytes, upstream).await;
-            }
-            let until = if i + 1 == self.upstreams.len() {
-                deadline
-            } else {
-                (Instant::now() + step).min(deadline)
-            };
-            match tokio::time::timeout_at(until.into(), &mut rx).await {
-                Ok(Ok(reply)) => {
-                    result = Some(reply);
-                    break;
-                }
-                Ok(Err(_)) => break,
-                Err(_) => continue,
-            }
-        }
-        self.pending.lock().expect("pending lock").remove(&id);
-        let (reply, from) = result?;
-        if reply
-            .queries
-            .first()
-            .map(|q| q.name() != query.name() || q.query_type() != query.query_type())
-            != Some(false)
+        if cacheable
+            && let Some(key) = key
+            && let Some(runs) = AddressRuns::find(&bytes)
         {
-            return None;
+            if self.cache.len() >= ANSWER_CACHE_ENTRIES
+                || self.cache.keys().next().is_some_and(|k| k.serial != key.serial)
+            {
+                self.cache.clear();
+            }
+            self.cache.insert(
+                key,
+                CachedReply {
+                    bytes: bytes.clone(),
+                    runs,
+                },
+            );
         }
-        if reply.metadata.truncation && protocol == Protocol::Tcp {
-            let remaining = deadline
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(500));
-            return tokio::time::timeout(remaining, self.forward_tcp(id, query, from))
-                .await
-                .ok()
-                .flatten();
-        }
-        Some(reply)
-    }
-
-    async fn forward_tcp(&self, id: u16, query: &Query, upstream: SocketAddr) -> Option<Message> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let bytes = self.request(id, query)?;
-        let mut stream = tokio::net::TcpStream::connect(upstream).await.ok()?;
-        let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
-        framed.extend_from_slice(&bytes);
-        stream.write_all(&framed).await.ok()?;
-        let mut len = [0u8; 2];
-        stream.read_exact(&mut len).await.ok()?;
-        let mut reply = vec![0u8; u16::from_be_bytes(len) as usize];
-        stream.read_exact(&mut reply).await.ok()?;
-        Message::from_vec(&reply).ok().filter(|m| m.metadata.id == id)
+        Step::Reply(bytes)
     }
 }
+
+impl Handler {
+    /// The encoded reply to a question the fast UDP path handed over.
+    async fn finish(&self, forwarded: Forwarded) -> Option<Vec<u8>> {
+        let Forwarded {
+            request,
+            query,
+            upstream,
+            slot,
+            edns,
+            limit,
+        } = forwarded;
+        let resolved = self
+            .resolve_upstream(upstream, slot, Protocol::Udp)
+            .await
+            .balanced(query.query_type());
+        let metadata = resolved.metadata(&request);
+        encode_reply(&metadata, &query, &resolved, edns.as_ref(), limit).ok()
+    }
+}
+
+#[cfg(test)]
+#[path = "server_fuzz.rs"]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
 use nix::unistd::Pid;
 
@@ -89,6 +90,17 @@ pub fn stop(store: &Store, lab: &str) -> Result<()> {
     Ok(())
 }
 
+/// Raises the soft limit of open files to the hard limit. The supervisor
+/// inherits the caller's soft limit (often 1,024, see getrlimit(2)), while its
+/// DNS servers hold a socket per TCP client and per pending upstream question.
+fn raise_open_file_limit() -> nix::Result<()> {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    }
+    Ok(())
+}
+
 static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn request_stop(_: libc::c_int) {
@@ -98,6 +110,9 @@ extern "C" fn request_stop(_: libc::c_int) {
 /// The supervisor's main loop: runs until the lab's state directory disappears or
 /// it is signalled, then kills every container it started.
 pub fn run(store: &Store, lab: &str, services: &mut [Box<dyn LabService>]) -> Result<()> {
+    if let Err(e) = raise_open_file_limit() {
+        eprintln!("supervisor: raise the open-file limit: {e}");
+    }
     let handler = SigAction::new(SigHandler::Handler(request_stop), SaFlags::empty(), SigSet::empty());
     // SAFETY: the handler only stores to an atomic.
     unsafe {
