@@ -47,7 +47,10 @@ fn deploy_verify_walk_destroy(topology: &str, tag: &str) {
     let passed: usize = last.split_whitespace().next().unwrap().parse().unwrap();
     assert!(passed >= 20, "{topology}: only {passed} checks");
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains(&format!("tests=\"{passed}\" failures=\"0\"")), "{xml}");
+    assert!(
+        xml.contains(&format!("tests=\"{passed}\" skipped=\"0\" failures=\"0\"")),
+        "{xml}"
+    );
     let _ = std::fs::remove_file(&junit);
 
     let walk = Command::new(repo().join("scripts/walkthrough.sh"))

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod controllers;
 pub mod endpoints;
+pub mod images;
 pub mod ipam;
 pub mod live;
 pub mod names;

@@ -70,7 +70,7 @@ pub(crate) fn check_images(objects: &[Object]) -> Result<(), SpecErrors> {
         })
         .flat_map(|spec| spec.init_containers.iter().chain(&spec.containers))
         .filter_map(|c| {
-            crate::runtime::images::launch(&controllers::container_state(c))
+            super::images::launch(&controllers::container_state(c))
                 .err()
                 .map(|why| {
                     SpecError::new(&c.image.pos, why).hint(

@@ -19,11 +19,10 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use super::netns;
 use super::threads::enter_netns;
 
-/// include/uapi/linux/netfilter/nfnetlink.h
-const NFNLGRP_NFTABLES: u32 = 7;
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
-/// include/uapi/linux/netfilter/nf_tables.h: enum nf_tables_msg_types, enum nft_gen_attributes
-const NFT_MSG_NEWGEN: u16 = 15;
+const NFNLGRP_NFTABLES: u32 = libc::NFNLGRP_NFTABLES as u32;
+const NFNL_SUBSYS_NFTABLES: u16 = libc::NFNL_SUBSYS_NFTABLES as u16;
+const NFT_MSG_NEWGEN: u16 = libc::NFT_MSG_NEWGEN as u16;
+/// include/uapi/linux/netfilter/nf_tables.h, enum nft_gen_attributes (not in libc).
 const NFTA_GEN_PROC_PID: u16 = 2;
 
 const NLMSG_HDRLEN: usize = 16;

@@ -19,8 +19,8 @@ use crate::kernel::exec::{ExecOptions, command_in};
 use crate::spec::Probe;
 
 use super::env::container_env;
-use super::images::{Launch, launch};
 use super::probe;
+use crate::cluster::images::{Launch, launch};
 
 /// kubelet starts at 10 s and doubles to 5 min; a lab wants to see a crash loop
 /// within seconds, so labctl starts at 1 s (same doubling and cap).

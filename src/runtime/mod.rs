@@ -2,7 +2,6 @@
 
 pub mod env;
 pub mod hostname_http;
-pub mod images;
 pub mod kubelet;
 pub mod probe;
 pub mod services;

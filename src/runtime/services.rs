@@ -8,8 +8,8 @@ use crate::cluster::LabState;
 use crate::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets_in_netns};
 use crate::proxy::{self, NodeRules};
 
-use super::images::{Launch, launch};
 use super::supervisor::LabService;
+use crate::cluster::images::{Launch, launch};
 
 /// Unset: forward names outside the cluster zone to the host's resolv.conf
 /// nameservers. Set: a comma-separated list of `ip:port` upstreams; empty means no

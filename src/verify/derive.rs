@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
+use crate::cluster::images::{Launch, launch};
 use crate::cluster::state::{CheckState, EndpointState, LabState, PodState, ServiceState};
-use crate::runtime::images::{Launch, launch};
 use crate::spec::{Protocol, ServiceType};
 
 /// Where a command runs.
