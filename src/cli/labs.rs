@@ -41,6 +41,16 @@ pub fn select(store: &Store, flag: Option<&str>) -> Result<LabState> {
     load(store, &selected_name(store, flag)?)
 }
 
+/// The selected lab, which must be whole: for commands that act on its pods and
+/// DNS, which are down while its supervisor is.
+pub fn select_healthy(store: &Store, flag: Option<&str>) -> Result<LabState> {
+    let name = selected_name(store, flag)?;
+    if store.exists(&name) && supervisor::running(store, &name).is_none() {
+        bail!("lab {name} is degraded (its supervisor is not running): run `labctl repair {name}` first");
+    }
+    load(store, &name)
+}
+
 /// A running lab's state as users see it. Its pods' status is what the supervisor
 /// last reported; with the supervisor gone nobody reports any more, so every pod
 /// shows what Kubernetes shows for pods of a node that stopped reporting: not

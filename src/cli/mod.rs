@@ -72,9 +72,12 @@ enum Command {
     Builtin(builtin::Args),
 }
 
+/// Why the read-only verbs need root too.
+const READS_STATE: &str = "the labs' state is readable by root only";
+
 impl Command {
-    /// Why a verb needs root, for the verbs that change or enter the lab's network
-    /// namespaces: refused at once as another user, before anything is touched.
+    /// Why a verb needs root (all but `validate`): refused at once as another
+    /// user, before anything is touched.
     fn needs_root(&self) -> Option<(&'static str, &'static str)> {
         Some(match self {
             Command::Deploy(_) => ("deploy", "it creates network namespaces"),
@@ -85,6 +88,11 @@ impl Command {
             Command::Scale(_) => ("scale", "it changes the lab's network namespaces"),
             Command::Delete(_) => ("delete", "it changes the lab's network namespaces"),
             Command::Exec(_) => ("exec", "it enters the lab's network namespaces"),
+            Command::Get(_) => ("get", READS_STATE),
+            Command::Describe(_) => ("describe", READS_STATE),
+            Command::Logs(_) => ("logs", READS_STATE),
+            Command::Inspect(_) => ("inspect", READS_STATE),
+            Command::Graph(_) => ("graph", READS_STATE),
             _ => return None,
         })
     }

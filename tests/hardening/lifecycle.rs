@@ -320,6 +320,8 @@ fn pods_of_a_lab_whose_supervisor_died_are_unknown() {
     let inspect = ok(lab.run(&["inspect", "--lab", &name]));
     let pod_line = inspect.lines().find(|l| l.contains(" web ")).unwrap_or_default();
     assert!(pod_line.contains("unknown"), "{inspect}");
+    // verify does not pass over pods it cannot see
+    failed_with(&lab.run(&["verify", "--lab", &name]), &format!("labctl repair {name}"));
 }
 
 #[test]
@@ -575,9 +577,9 @@ fn other_users_are_refused_at_once_and_cannot_hold_the_lock() {
         );
         assert_eq!(err.trim().lines().count(), 1, "{verb}: {err}");
     }
-    // reading the state says why it cannot
+    // so do the read-only verbs: the state is root's
     let out = as_nobody(&["get", "pods", "--lab", &name], &[]);
-    failed_with(&out, "readable by root only");
+    failed_with(&out, "labctl get needs root: the labs' state is readable by root only");
     // nobody cannot open (so cannot flock) the lab's lock
     let flock = Command::new("setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "flock", "-n"])
