@@ -4,6 +4,7 @@ pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod dns;
+pub mod files;
 pub mod kernel;
 pub mod output;
 pub mod proxy;

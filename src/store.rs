@@ -1,17 +1,25 @@
 //! /run/labctl/<lab>/: the lab's saved state, so that every later command (and
 //! destroy, even after the topology file changed) works from what was deployed.
 //! Files are written atomically (write + rename); a flock serialises writers.
+//! Every lab name is checked before it becomes a path. Modes are explicit, whatever
+//! the umask: the root 0755 (anyone may see which labs exist, as /run/netns shows
+//! anyway), each lab's directory 0700 and its files 0600, so that no other user can
+//! read the state or hold the lock that root's commands wait for.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::cluster::LabState;
+use crate::files;
 
 pub const DEFAULT_ROOT: &str = "/run/labctl";
+const ROOT_MODE: u32 = 0o755;
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -62,38 +70,40 @@ impl Store {
         }
     }
 
-    fn dir(&self, lab: &str) -> PathBuf {
-        self.root.join(lab)
+    /// The lab's directory; refuses a name that is not a lab name, so that no
+    /// caller can make the store touch a path outside its root.
+    fn dir(&self, lab: &str) -> Result<PathBuf> {
+        check_lab_name(lab)?;
+        Ok(self.root.join(lab))
     }
 
     /// The lab's state directory (for the supervisor's pid and log files).
-    pub fn lab_dir(&self, lab: &str) -> PathBuf {
+    pub fn lab_dir(&self, lab: &str) -> Result<PathBuf> {
         self.dir(lab)
     }
 
     /// Claims a lab name: creating its directory is atomic, so of two deploys of the
     /// same name only one gets here. Fails if the lab exists.
     pub fn create(&self, lab: &str) -> Result<LabLock> {
-        fs::create_dir_all(&self.root).with_context(|| format!("create {}", self.root.display()))?;
-        match fs::create_dir(self.dir(lab)) {
+        let dir = self.dir(lab)?;
+        files::create_dir_all_with_mode(&self.root, ROOT_MODE)
+            .with_context(|| format!("create {}", self.root.display()))?;
+        match files::create_dir_with_mode(&dir, PRIVATE_DIR_MODE) {
             Ok(()) => self.lock(lab),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => bail!("lab {lab:?} already exists"),
-            Err(e) => Err(e).with_context(|| format!("create {}", self.dir(lab).display())),
+            Err(e) => Err(e).with_context(|| format!("create {}", dir.display())),
         }
     }
 
+    /// Whether the lab has state here; false for anything that is not a lab name.
     pub fn exists(&self, lab: &str) -> bool {
-        self.dir(lab).is_dir()
+        self.dir(lab).is_ok_and(|d| d.is_dir())
     }
 
     fn lock_file(&self, lab: &str) -> Result<(File, PathBuf)> {
-        let path = self.dir(lab).join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("open {}", path.display()))?;
+        let path = self.dir(lab)?.join("lock");
+        let file = open_private(OpenOptions::new().create(true).truncate(false).write(true), &path)
+            .map_err(|e| readable_error(e, lab, &path))?;
         Ok((file, path))
     }
 
@@ -118,26 +128,30 @@ impl Store {
 
     pub fn save(&self, state: &LabState, _lock: &LabLock) -> Result<()> {
         let json = serde_json::to_vec_pretty(state)?;
-        write_atomic(&self.dir(&state.name).join("state.json"), &json)
+        write_atomic(&self.dir(&state.name)?.join("state.json"), &json)
     }
 
     pub fn set_phase(&self, lab: &str, phase: Phase, _lock: &LabLock) -> Result<()> {
-        write_atomic(&self.dir(lab).join("phase"), phase.as_str().as_bytes())
+        write_atomic(&self.dir(lab)?.join("phase"), phase.as_str().as_bytes())
     }
 
+    /// The lab's phase; a lab whose phase was never written (or cannot be read)
+    /// counts as still deploying.
     pub fn phase(&self, lab: &str) -> Phase {
-        fs::read_to_string(self.dir(lab).join("phase"))
+        self.dir(lab)
+            .and_then(|d| Ok(fs::read_to_string(d.join("phase"))?))
             .map(|s| Phase::parse(&s))
             .unwrap_or(Phase::Deploying)
     }
 
     pub fn load(&self, lab: &str) -> Result<LabState> {
-        let path = self.dir(lab).join("state.json");
-        let bytes = fs::read(&path).with_context(|| format!("read {}", path.display()))?;
+        let path = self.dir(lab)?.join("state.json");
+        let bytes = fs::read(&path).map_err(|e| readable_error(e, lab, &path))?;
         serde_json::from_slice(&bytes).with_context(|| format!("parse {}", path.display()))
     }
 
-    /// Names of the labs that have state here, sorted.
+    /// Names of the labs that have state here, sorted (entries that are not lab
+    /// names are no labs).
     pub fn list(&self) -> Vec<String> {
         let mut labs: Vec<String> = fs::read_dir(&self.root)
             .into_iter()
@@ -145,6 +159,7 @@ impl Store {
             .flatten()
             .filter(|e| e.path().is_dir())
             .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| check_lab_name(name).is_ok())
             .collect();
         labs.sort();
         labs
@@ -152,7 +167,7 @@ impl Store {
 
     /// Removes the lab's directory (and the root, once no lab is left).
     pub fn remove(&self, lab: &str, lock: LabLock) -> Result<()> {
-        let dir = self.dir(lab);
+        let dir = self.dir(lab)?;
         let result = match fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(e).with_context(|| format!("remove {}", dir.display())),
             _ => Ok(()),
@@ -163,9 +178,35 @@ impl Store {
     }
 }
 
+/// The lab name rule of the topology parser (`spec::lab_name_problem`), as an error.
+pub fn check_lab_name(lab: &str) -> Result<()> {
+    match crate::spec::lab_name_problem(lab) {
+        Some((message, hint)) => Err(anyhow!("{message}\n  hint: {hint}")),
+        None => Ok(()),
+    }
+}
+
+/// Opens a file with `options`, created 0600 (an existing one is set to 0600).
+pub fn open_private(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
+    files::open_with_mode(options, path, PRIVATE_FILE_MODE)
+}
+
+/// A lab's files are root's alone: say so instead of "Permission denied".
+fn readable_error(e: std::io::Error, lab: &str, path: &Path) -> anyhow::Error {
+    if e.kind() == ErrorKind::PermissionDenied {
+        anyhow!(
+            "the state of lab {lab} is readable by root only ({}); run labctl with sudo",
+            path.display()
+        )
+    } else {
+        anyhow::Error::new(e).context(format!("open {}", path.display()))
+    }
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+    let mut f = open_private(OpenOptions::new().create(true).truncate(true).write(true), &tmp)
+        .with_context(|| format!("create {}", tmp.display()))?;
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path).with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
@@ -187,5 +228,24 @@ mod tests {
         store.remove("a", lock).unwrap();
         assert!(store.list().is_empty());
         assert!(!root.exists());
+    }
+
+    #[test]
+    fn the_store_builds_no_path_from_a_name_that_is_not_a_lab_name() {
+        let root = std::env::temp_dir().join(format!("labctl-store-bad-{}", std::process::id()));
+        let store = Store::at(&root);
+        let victim = std::env::temp_dir().join(format!("labctl-store-victim-{}", std::process::id()));
+        fs::create_dir_all(&victim).unwrap();
+        let escape = format!("../{}", victim.file_name().unwrap().to_str().unwrap());
+        for bad in ["", ".", "..", &escape, victim.to_str().unwrap(), "a/b", "A", "a.b"] {
+            assert!(store.create(bad).is_err(), "{bad:?}");
+            assert!(store.lock(bad).is_err(), "{bad:?}");
+            assert!(store.load(bad).is_err(), "{bad:?}");
+            assert!(store.lab_dir(bad).is_err(), "{bad:?}");
+            assert!(!store.exists(bad), "{bad:?}");
+        }
+        assert!(victim.is_dir());
+        fs::remove_dir_all(&victim).unwrap();
+        let _ = fs::remove_dir_all(&root);
     }
 }

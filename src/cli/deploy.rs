@@ -73,13 +73,24 @@ pub fn run(args: Args) -> Result<i32> {
         started.elapsed().as_secs_f64(),
         state.pods.len()
     ));
-    let state = wait_for_pods(&store, &state.name, Duration::from_secs(args.wait), &progress)?;
-    progress(format!(
-        "Lab {} ready in {:.2}s",
-        state.name,
-        started.elapsed().as_secs_f64()
-    ));
+    let (state, not_ready) = wait_for_pods(&store, &state.name, Duration::from_secs(args.wait))?;
+    if not_ready.is_empty() {
+        progress(format!(
+            "Lab {} ready in {:.2}s",
+            state.name,
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    let lab = state.name.clone();
     print!("{}", inspect::render(&[state], args.output));
+    if !not_ready.is_empty() {
+        bail!(
+            "lab {lab}: {} pods not Ready after {}s: {}\n  the lab is left running so that you can look (`labctl describe pod NAME --lab {lab}`, `labctl logs NAME --lab {lab}`); remove it with `labctl destroy {lab}`",
+            not_ready.len(),
+            args.wait,
+            not_ready.join(", "),
+        );
+    }
     Ok(0)
 }
 
@@ -92,32 +103,28 @@ fn build(store: &Store, state: &LabState, plan: &NetPlan) -> Result<()> {
 }
 
 /// Waits until the supervisor reports every pod Ready (what `kubectl wait
-/// --for=condition=Ready pods --all` does); on timeout lists the pods that are not.
-fn wait_for_pods(store: &Store, lab: &str, timeout: Duration, progress: &dyn Fn(String)) -> Result<LabState> {
+/// --for=condition=Ready pods --all` does); returns the state and the pods that are
+/// still not Ready when `timeout` runs out (none when it is zero: no waiting).
+fn wait_for_pods(store: &Store, lab: &str, timeout: Duration) -> Result<(LabState, Vec<String>)> {
     let deadline = Instant::now() + timeout;
     loop {
         let state = store.load(lab)?;
+        if timeout.is_zero() {
+            return Ok((state, Vec::new()));
+        }
         let waiting: Vec<String> = state
             .pods
             .iter()
             .filter(|p| !p.ready)
-            .map(|p| format!("{} ({})", p.name, p.phase))
+            .map(|p| format!("{}/{} ({})", p.namespace, p.name, p.phase))
             .collect();
         if waiting.is_empty() || Instant::now() >= deadline {
-            if !waiting.is_empty() {
-                progress(format!(
-                    "WARN {} pods not Ready after {}s: {}",
-                    waiting.len(),
-                    timeout.as_secs(),
-                    waiting.join(", ")
-                ));
-            }
-            return Ok(state);
+            return Ok((state, waiting));
         }
         if runtime::supervisor::running(store, lab).is_none() {
             bail!(
                 "the supervisor of lab {lab} stopped; see {}/supervisor.log",
-                store.lab_dir(lab).display()
+                store.lab_dir(lab)?.display()
             );
         }
         std::thread::sleep(Duration::from_millis(20));

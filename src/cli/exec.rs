@@ -1,4 +1,4 @@
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::cluster::LabState;
 use crate::kernel::exec::{ExecOptions, command_in, exit_code};
@@ -8,7 +8,7 @@ use super::labs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs or the target is unique)
+    /// Lab (optional when exactly one runs)
     #[arg(long)]
     lab: Option<String>,
     /// Namespace of the pod
@@ -39,10 +39,11 @@ struct Target {
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let target = match &args.lab {
-        Some(lab) => find(&labs::load(&store, lab)?, &args.target, &args.namespace)?,
-        None => find_in_any(&store, &args.target, &args.namespace)?,
-    };
+    let target = find(
+        &labs::select(&store, args.lab.as_deref())?,
+        &args.target,
+        &args.namespace,
+    )?;
     let opts = ExecOptions {
         hostname: Some(target.hostname),
         etc_overlay: target.is_pod,
@@ -89,30 +90,4 @@ fn lookup(lab: &LabState, name: &str, namespace: &str) -> Option<Target> {
                 .first()
                 .map(|c| crate::runtime::env::container_env(lab, p, c)),
         })
-}
-
-/// Without --lab: the one lab running, or the one lab that has such a target.
-fn find_in_any(store: &Store, name: &str, namespace: &str) -> Result<Target> {
-    let labs = store.list();
-    if labs.len() == 1 {
-        return find(&store.load(&labs[0])?, name, namespace);
-    }
-    let mut found = Vec::new();
-    for lab in &labs {
-        if let Some(t) = store.load(lab).ok().and_then(|s| lookup(&s, name, namespace)) {
-            found.push((lab.clone(), t));
-        }
-    }
-    match found.len() {
-        0 if labs.is_empty() => bail!("no lab is running; deploy one with `labctl deploy TOPOLOGY`"),
-        0 => bail!(
-            "no running lab has a node or pod {name:?} in namespace {namespace:?} (labs: {})",
-            labs.join(", ")
-        ),
-        1 => Ok(found.pop().expect("one element").1),
-        _ => bail!(
-            "{name:?} exists in several labs ({}); choose one with --lab NAME",
-            found.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", ")
-        ),
-    }
 }

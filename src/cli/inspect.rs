@@ -36,11 +36,8 @@ pub fn run(args: Args) -> Result<i32> {
     };
     let labs: Vec<LabState> = match &lab {
         Some(name) => vec![labs::load(&store, name)?],
-        None => store.list().iter().filter_map(|l| store.load(l).ok()).collect(),
+        None => store.list().iter().filter_map(|l| labs::load(&store, l).ok()).collect(),
     };
-    for lab in &labs {
-        super::repair::warn_if_degraded(&store, &lab.name);
-    }
     if labs.is_empty() && args.format == Format::Table {
         eprintln!("no lab is running");
         return Ok(0);

@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Result<i32> {
             pod.containers[0].name.clone()
         }
     };
-    let mut path = Kubelet::log_path(&store.lab_dir(&state.name), pod, &container);
+    let mut path = Kubelet::log_path(&store.lab_dir(&state.name)?, pod, &container);
     if args.previous {
         path = path.with_extension("previous.log");
         if !path.exists() {

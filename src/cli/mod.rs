@@ -72,8 +72,40 @@ enum Command {
     Builtin(builtin::Args),
 }
 
+/// Why the read-only verbs need root too.
+const READS_STATE: &str = "the labs' state is readable by root only";
+
+impl Command {
+    /// Why a verb needs root (all but `validate`): refused at once as another
+    /// user, before anything is touched.
+    fn needs_root(&self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            Command::Deploy(_) => ("deploy", "it creates network namespaces"),
+            Command::Destroy(_) => ("destroy", "it removes network namespaces"),
+            Command::Repair(_) => ("repair", "it restarts the lab's containers in their network namespaces"),
+            Command::Verify(_) => ("verify", "it runs its checks inside the lab's network namespaces"),
+            Command::Apply(_) => ("apply", "it changes the lab's network namespaces"),
+            Command::Scale(_) => ("scale", "it changes the lab's network namespaces"),
+            Command::Delete(_) => ("delete", "it changes the lab's network namespaces"),
+            Command::Exec(_) => ("exec", "it enters the lab's network namespaces"),
+            Command::Get(_) => ("get", READS_STATE),
+            Command::Describe(_) => ("describe", READS_STATE),
+            Command::Logs(_) => ("logs", READS_STATE),
+            Command::Inspect(_) => ("inspect", READS_STATE),
+            Command::Graph(_) => ("graph", READS_STATE),
+            _ => return None,
+        })
+    }
+}
+
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    if let Some((verb, why)) = cli.command.needs_root()
+        && !nix::unistd::geteuid().is_root()
+    {
+        eprintln!("error: labctl {verb} needs root: {why}; run it with sudo");
+        return 1;
+    }
     let result = match cli.command {
         Command::Deploy(a) => deploy::run(a),
         Command::Destroy(a) => destroy::run(a),

@@ -29,7 +29,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let lab = labs::select(&store, args.lab.as_deref())?;
+    let lab = labs::select_healthy(&store, args.lab.as_deref())?;
     let checks = verify::derive(&lab);
     let text = args.output == Format::Text;
     let mut print = |r: &CheckResult| {

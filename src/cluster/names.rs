@@ -24,6 +24,26 @@ pub fn fabric_netns(lab: &str) -> String {
     format!("{lab}.fabric")
 }
 
+/// Whether a netns name is one lab `lab` makes, read from the name alone (for a
+/// teardown without state): a node, `<lab>-control-plane[N]` or `<lab>-worker[N]`
+/// exactly, or a pod or the fabric, `<lab>.<anything>`. Lab names hold no '.', so
+/// lab `a` never claims lab `a-b`'s namespaces (`a-b-worker`, `a-b.fabric`).
+pub fn is_lab_netns(lab: &str, netns: &str) -> bool {
+    let Some(rest) = netns.strip_prefix(lab) else {
+        return false;
+    };
+    if let Some(inside) = rest.strip_prefix('.') {
+        return !inside.is_empty();
+    }
+    let Some(node) = rest.strip_prefix('-') else {
+        return false;
+    };
+    ["control-plane", "worker"].iter().any(|role| {
+        node.strip_prefix(role)
+            .is_some_and(|n| n.is_empty() || (n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0')))
+    })
+}
+
 /// Calico names the host side of a pod's veth `cali` + the first 11 hex digits of
 /// a hash of the workload id (libcalico-go `VethNameForWorkload`), 15 bytes: the
 /// kernel's IFNAMSIZ limit. Calico hashes with SHA-1; SHA-256 serves the same purpose.
@@ -82,6 +102,40 @@ mod tests {
         assert_eq!(node_name("lab", Some(0)), "lab-worker");
         assert_eq!(node_name("lab", Some(1)), "lab-worker2");
         assert_eq!(node_name("lab", Some(9)), "lab-worker10");
+    }
+
+    #[test]
+    fn a_lab_claims_its_own_namespace_names_only() {
+        for mine in [
+            "a-control-plane",
+            "a-worker",
+            "a-worker2",
+            "a-worker10",
+            "a.fabric",
+            "a.default.web-0",
+        ] {
+            assert!(is_lab_netns("a", mine), "{mine}");
+        }
+        let others = [
+            "a",
+            "a.",
+            "a-b-worker",
+            "a-b.fabric",
+            "a-b-control-plane",
+            "ab-worker",
+            "a-worker-x",
+            "a-worker02",
+            "a-workers",
+            "a-control-plane-2",
+            "b-worker",
+            "a-b.default.web-0",
+        ];
+        for other in others {
+            assert!(!is_lab_netns("a", other), "{other}");
+        }
+        for i in [None, Some(0), Some(1), Some(9)] {
+            assert!(is_lab_netns("a", &node_name("a", i)));
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ use anyhow::{Context, Result, bail};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, unshare};
 
+use crate::files;
+
 pub const RUN_DIR: &str = "/run/netns";
 pub const ETC_DIR: &str = "/etc/netns";
 
@@ -96,7 +98,11 @@ pub fn exists(name: &str) -> bool {
 
 /// Names under /run/netns, sorted.
 pub fn list() -> Vec<String> {
-    let Ok(entries) = fs::read_dir(RUN_DIR) else {
+    list_dir(RUN_DIR)
+}
+
+fn list_dir(dir: &str) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut names: Vec<String> = entries
@@ -104,6 +110,11 @@ pub fn list() -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Names under /etc/netns, sorted.
+pub fn list_etc() -> Vec<String> {
+    list_dir(ETC_DIR)
 }
 
 /// A handle on the named namespace, for `setns(2)` or `IFLA_NET_NS_FD`.
@@ -127,11 +138,13 @@ pub fn write_etc_files(name: &str, files: &[(String, String)]) -> Result<()> {
     }
     check_name(name)?;
     let dir = etc_dir_of(name);
-    fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    // `ip netns exec` run by any user reads these: readable by all, writable by root.
+    files::create_dir_all_with_mode(&dir, 0o755).with_context(|| format!("create {}", dir.display()))?;
     for (file, contents) in files {
         check_name(file).with_context(|| format!("etc file of netns {name}"))?;
         let path = dir.join(file);
-        fs::write(&path, contents).with_context(|| format!("write {}", path.display()))?;
+        files::write_with_mode(&path, contents.as_bytes(), 0o644)
+            .with_context(|| format!("write {}", path.display()))?;
     }
     Ok(())
 }
@@ -160,7 +173,7 @@ fn prepare_run_dir() -> Result<()> {
     if *prepared {
         return Ok(());
     }
-    fs::create_dir_all(RUN_DIR).with_context(|| format!("create {RUN_DIR}"))?;
+    files::create_dir_all_with_mode(Path::new(RUN_DIR), 0o755).with_context(|| format!("create {RUN_DIR}"))?;
     let mountinfo = fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
     let state = mount_state(&mountinfo, RUN_DIR);
     if state == MountState::NotMounted {

@@ -1,5 +1,6 @@
 //! Processes that live inside given network namespaces (a namespace file and a
-//! process's /proc/PID/ns/net refer to the same inode).
+//! process's /proc/PID/ns/net refer to the same inode), and a lab's supervisor
+//! found by its command line.
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
@@ -19,11 +20,7 @@ pub fn in_netns(names: &[String]) -> Vec<i32> {
     if inodes.is_empty() {
         return Vec::new();
     }
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    all_pids()
         .filter(|pid| {
             std::fs::metadata(format!("/proc/{pid}/ns/net")).is_ok_and(|m| inodes.contains(&(m.dev(), m.ino())))
         })
@@ -51,4 +48,39 @@ pub fn kill_all_in(names: &[String]) -> usize {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     pids.len()
+}
+
+/// Whether `pid` is a root process running `labctl supervise <lab>`: argv[1] and
+/// argv[2] exactly, so that lab `a` never matches lab `a-b`'s supervisor.
+pub fn is_supervisor_of(pid: u32, lab: &str) -> bool {
+    let owned_by_root = std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| m.uid() == 0);
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    owned_by_root && args.len() >= 3 && args[1] == b"supervise" && args[2] == lab.as_bytes()
+}
+
+/// Every supervisor of `lab` (normally one), without its own children between fork
+/// and exec, which carry its command line for a moment.
+pub fn supervisors_of(lab: &str) -> Vec<u32> {
+    all_pids()
+        .filter_map(|pid| u32::try_from(pid).ok())
+        .filter(|&pid| is_supervisor_of(pid, lab) && !parent_of(pid).is_some_and(|p| is_supervisor_of(p, lab)))
+        .collect()
+}
+
+/// The parent pid from /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold
+/// spaces and parentheses, so the fields start after the last ')' (proc_pid_stat(5)).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn all_pids() -> impl Iterator<Item = i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
 }

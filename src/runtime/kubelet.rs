@@ -15,8 +15,10 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use crate::cluster::state::{ContainerState, LabState, PodState};
+use crate::files;
 use crate::kernel::exec::{ExecOptions, command_in};
 use crate::spec::Probe;
+use crate::store;
 
 use super::env::container_env;
 use super::probe;
@@ -330,13 +332,13 @@ impl ContainerRun {
         let log = Kubelet::log_path(lab_dir, pod, &self.name);
         let workdir = lab_dir.join("pods").join(&pod.namespace).join(&pod.name);
         let spawned = (|| -> anyhow::Result<Child> {
-            fs::create_dir_all(log.parent().expect("log has a directory"))?;
+            files::create_dir_all_with_mode(log.parent().expect("log has a directory"), store::PRIVATE_DIR_MODE)?;
             // A restarted container starts a new log; the last one is `logs --previous`.
             if self.restarts > 0 && log.exists() {
                 fs::rename(&log, log.with_extension("previous.log"))?;
             }
-            fs::create_dir_all(&workdir)?;
-            let out = OpenOptions::new().create(true).append(true).open(&log)?;
+            files::create_dir_all_with_mode(&workdir, store::PRIVATE_DIR_MODE)?;
+            let out = store::open_private(OpenOptions::new().create(true).append(true), &log)?;
             let opts = ExecOptions {
                 hostname: Some(pod.hostname.clone()),
                 etc_overlay: true,
@@ -372,13 +374,9 @@ impl ContainerRun {
                 }
             }
             Err(e) => {
-                let _ = fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&log)
-                    .and_then(|mut f| {
-                        std::io::Write::write_all(&mut f, format!("labctl: start {argv:?}: {e:#}\n").as_bytes())
-                    });
+                let _ = store::open_private(OpenOptions::new().create(true).append(true), &log).and_then(|mut f| {
+                    std::io::Write::write_all(&mut f, format!("labctl: start {argv:?}: {e:#}\n").as_bytes())
+                });
                 self.last_exit = Some(127);
                 self.schedule_restart(Instant::now(), 127);
             }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -17,7 +18,8 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sig
 use nix::unistd::Pid;
 
 use crate::cluster::{self, LabState};
-use crate::store::Store;
+use crate::kernel::procs;
+use crate::store::{self, Store};
 
 use super::kubelet::{Kubelet, PodStatus};
 
@@ -33,8 +35,12 @@ pub trait LabService {
 
 /// Starts the supervisor of `lab`, detached from the caller's session and terminal.
 pub fn spawn(store: &Store, lab: &str) -> Result<u32> {
-    let dir = store.lab_dir(lab);
-    let log = fs::File::create(dir.join(LOG_FILE)).context("create supervisor log")?;
+    let dir = store.lab_dir(lab)?;
+    let log = store::open_private(
+        fs::OpenOptions::new().create(true).truncate(true).write(true),
+        &dir.join(LOG_FILE),
+    )
+    .context("create supervisor log")?;
     let exe = std::env::current_exe().context("find the labctl executable")?;
     let mut cmd = Command::new(exe);
     cmd.args(["supervise", lab])
@@ -42,50 +48,61 @@ pub fn spawn(store: &Store, lab: &str) -> Result<u32> {
         .stdout(log.try_clone()?)
         .stderr(log)
         .current_dir("/");
-    // SAFETY: setsid is async-signal-safe; it makes the supervisor its own session
-    // so that the terminal's hangup or Ctrl-C never reaches it.
+    // SAFETY: setsid and umask are async-signal-safe. setsid makes the supervisor
+    // its own session so that the terminal's hangup or Ctrl-C never reaches it; the
+    // umask is the one container runtimes give (runc: 0022), not the caller's.
     unsafe {
-        cmd.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
+        cmd.pre_exec(|| {
+            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+            nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from)
+        });
     }
     let child = cmd.spawn().context("start the lab supervisor")?;
     let pid = child.id();
-    fs::write(dir.join(PID_FILE), pid.to_string()).context("write supervisor pid")?;
+    store::open_private(
+        fs::OpenOptions::new().create(true).truncate(true).write(true),
+        &dir.join(PID_FILE),
+    )
+    .and_then(|mut f| f.write_all(pid.to_string().as_bytes()))
+    .context("write supervisor pid")?;
     Ok(pid)
 }
 
-/// The supervisor's pid, if it is alive (checked against its command line, so a
-/// reused pid is never mistaken for it).
+/// The supervisor's pid, if it is alive: the one its pid file names, else (the
+/// file lost or stale) the one found by its command line.
 pub fn running(store: &Store, lab: &str) -> Option<u32> {
-    let pid: u32 = fs::read_to_string(store.lab_dir(lab).join(PID_FILE))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    let is_ours = args.windows(2).any(|w| w[0] == b"supervise" && w[1] == lab.as_bytes());
-    is_ours.then_some(pid)
+    let recorded = store
+        .lab_dir(lab)
+        .ok()
+        .and_then(|dir| fs::read_to_string(dir.join(PID_FILE)).ok())
+        .and_then(|pid| pid.trim().parse().ok())
+        .filter(|&pid| procs::is_supervisor_of(pid, lab));
+    recorded.or_else(|| procs::supervisors_of(lab).first().copied())
 }
 
-/// Stops the supervisor (which stops its containers): SIGTERM, then SIGKILL if it
-/// has not gone within 2 s.
+/// Stops every supervisor of the lab (which stops its containers), whether its pid
+/// file is there or not: SIGTERM, then SIGKILL if it has not gone within 2 s.
 pub fn stop(store: &Store, lab: &str) -> Result<()> {
-    let Some(pid) = running(store, lab) else {
+    let mut pids = procs::supervisors_of(lab);
+    if let Some(pid) = running(store, lab).filter(|pid| !pids.contains(pid)) {
+        pids.push(pid);
+    }
+    if pids.is_empty() {
         return Ok(());
-    };
-    let pid = Pid::from_raw(pid as i32);
-    let _ = kill(pid, Signal::SIGTERM);
+    }
+    signal_all(&pids, Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(2);
     while Instant::now() < deadline {
-        if running(store, lab).is_none() {
+        if procs::supervisors_of(lab).is_empty() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let _ = kill(pid, Signal::SIGKILL);
+    signal_all(&procs::supervisors_of(lab), Signal::SIGKILL);
     std::thread::sleep(Duration::from_millis(50));
-    if running(store, lab).is_some() {
-        bail!("supervisor of lab {lab} (pid {pid}) did not stop");
+    let left = procs::supervisors_of(lab);
+    if !left.is_empty() {
+        bail!("supervisor of lab {lab} (pids {left:?}) did not stop");
     }
     Ok(())
 }
@@ -99,6 +116,12 @@ fn raise_open_file_limit() -> nix::Result<()> {
         setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
     }
     Ok(())
+}
+
+fn signal_all(pids: &[u32], signal: Signal) {
+    for pid in pids {
+        let _ = kill(Pid::from_raw(*pid as i32), signal);
+    }
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -119,13 +142,13 @@ pub fn run(store: &Store, lab: &str, services: &mut [Box<dyn LabService>]) -> Re
         sigaction(Signal::SIGTERM, &handler)?;
         sigaction(Signal::SIGINT, &handler)?;
     }
-    let state_file = store.lab_dir(lab).join("state.json");
+    let state_file = store.lab_dir(lab)?.join("state.json");
     let mut seen = modified(&state_file);
     let mut state = store.load(lab)?;
     for s in services.iter_mut() {
         s.update(&state);
     }
-    let mut kubelet = Kubelet::new(store.lab_dir(lab));
+    let mut kubelet = Kubelet::new(store.lab_dir(lab)?);
     while !STOP.load(Ordering::SeqCst) && store.exists(lab) {
         let now = modified(&state_file);
         if now != seen {

@@ -8,3 +8,4 @@ mod validate;
 pub use error::{SpecError, SpecErrors};
 pub use model::*;
 pub use parse::{load, load_manifests, load_str, load_str_in};
+pub use validate::lab_name_problem;

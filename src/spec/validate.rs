@@ -86,13 +86,23 @@ fn label_like(name: &str) -> String {
     }
 }
 
-fn check_lab_name(name: &At<String>) -> Option<SpecError> {
-    let problem = dns1123_label_problem(&name.value)?;
-    let message = format!("invalid lab name \"{}\": {problem}", name.value);
+/// What is wrong with a lab name, if anything: the one rule for lab names, applied
+/// to a topology's `name:` here, to every command's lab argument (`--lab`,
+/// `LABCTL_LAB`, destroy, repair) and by the store before it builds a path. A lab
+/// name prefixes every netns and names a directory under the run dir, so it must
+/// be one DNS-1123 label: no '/', no '.', never empty.
+pub fn lab_name_problem(name: &str) -> Option<(String, String)> {
+    let problem = dns1123_label_problem(name)?;
+    let message = format!("invalid lab name {name:?}: {problem}");
     let hint = format!(
         "the lab name prefixes every network namespace (`<lab>-control-plane`); use e.g. \"{}\"",
-        label_like(&name.value)
+        label_like(name)
     );
+    Some((message, hint))
+}
+
+fn check_lab_name(name: &At<String>) -> Option<SpecError> {
+    let (message, hint) = lab_name_problem(&name.value)?;
     Some(SpecError::new(&name.pos, message).hint(hint))
 }
 
