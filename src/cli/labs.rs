@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 
+use crate::cluster::state::PodPhase;
 use crate::cluster::{LabState, endpoints};
 use crate::runtime::supervisor;
 use crate::store::{self, Store};
@@ -79,10 +80,7 @@ pub fn load(store: &Store, name: &str) -> Result<LabState> {
 fn mark_unknown(state: &mut LabState) {
     for pod in &mut state.pods {
         pod.ready = false;
-        pod.phase = UNKNOWN.to_string();
+        pod.phase = PodPhase::Unknown;
     }
     endpoints::refresh(state);
 }
-
-/// The pod phase (and kubectl STATUS) of a pod whose state cannot be obtained.
-const UNKNOWN: &str = "Unknown";

@@ -1,10 +1,10 @@
 //! What the workload controllers would create: the pods of each Pod, Deployment,
 //! StatefulSet and DaemonSet, named as Kubernetes names them, before scheduling.
 
-use crate::spec::{self, Object, PodSpec, Pos};
+use crate::spec::{self, Object, PodSpec, Pos, RestartPolicy};
 
 use super::names;
-use super::state::{ContainerPortState, ContainerState, Labels, OwnerRef, WorkloadKind, WorkloadState};
+use super::state::{ContainerPortState, ContainerState, Labels, OwnerKind, OwnerRef, WorkloadKind, WorkloadState};
 
 /// A pod the controllers want, not yet placed on a node.
 #[derive(Debug, Clone)]
@@ -16,7 +16,7 @@ pub struct PodIntent {
     /// spec.hostname as the pod would carry it (StatefulSets set it to the pod name).
     pub spec_hostname: Option<String>,
     pub subdomain: Option<String>,
-    pub restart_policy: String,
+    pub restart_policy: RestartPolicy,
     pub init_containers: Vec<ContainerState>,
     pub containers: Vec<ContainerState>,
     /// spec.nodeName (or the node a DaemonSet pod is bound to), and where it was written.
@@ -73,7 +73,7 @@ fn expand_deployment(lab: &str, w: &spec::Workload, group: usize, out: &mut Expa
     for i in 0..w.replicas.value {
         let pod = names::generated_name(&replica_set, &format!("{lab}/{ns}/{replica_set}/{i}"));
         let owner = OwnerRef {
-            kind: "ReplicaSet".into(),
+            kind: OwnerKind::ReplicaSet,
             name: replica_set.clone(),
         };
         out.pods.push(intent(
@@ -100,7 +100,7 @@ fn expand_statefulset(lab: &str, w: &spec::Workload, group: usize, out: &mut Exp
         labels.insert("statefulset.kubernetes.io/pod-name".into(), pod.clone());
         labels.insert("apps.kubernetes.io/pod-index".into(), ordinal.to_string());
         let owner = OwnerRef {
-            kind: "StatefulSet".into(),
+            kind: OwnerKind::StatefulSet,
             name: name.clone(),
         };
         let mut p = intent(&pod, ns, labels, Some(owner), &w.template.spec, group, &w.replicas.pos);
@@ -118,7 +118,7 @@ fn expand_daemonset(lab: &str, w: &spec::Workload, group: usize, nodes: &[String
     for node in nodes {
         let pod = names::generated_name(name, &format!("{lab}/{ns}/{name}/{node}"));
         let owner = OwnerRef {
-            kind: "DaemonSet".into(),
+            kind: OwnerKind::DaemonSet,
             name: name.clone(),
         };
         let mut p = intent(
@@ -154,7 +154,7 @@ fn intent(
         owner,
         spec_hostname: spec.hostname.as_ref().map(|h| h.value.clone()),
         subdomain: spec.subdomain.as_ref().map(|s| s.value.clone()),
-        restart_policy: spec.restart_policy.clone().unwrap_or_else(|| "Always".into()),
+        restart_policy: spec.restart_policy.unwrap_or_default(),
         init_containers: spec.init_containers.iter().map(container_state).collect(),
         containers: spec.containers.iter().map(container_state).collect(),
         node: spec.node_name.as_ref().map(|n| n.value.clone()),
@@ -190,7 +190,7 @@ fn workload_template(w: &spec::Workload) -> super::state::PodTemplateState {
         labels: w.template.labels.clone(),
         hostname: spec.hostname.as_ref().map(|h| h.value.clone()),
         subdomain: spec.subdomain.as_ref().map(|s| s.value.clone()),
-        restart_policy: spec.restart_policy.clone().unwrap_or_else(|| "Always".into()),
+        restart_policy: spec.restart_policy.unwrap_or_default(),
         init_containers: spec.init_containers.iter().map(container_state).collect(),
         containers: spec.containers.iter().map(container_state).collect(),
     }

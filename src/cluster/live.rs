@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 
 use super::ipam;
 use super::names;
-use super::state::{LabState, OwnerRef, PodState, Role, WorkloadKind, WorkloadState};
+use super::state::{LabState, OwnerKind, OwnerRef, PodPhase, PodState, Role, WorkloadKind, WorkloadState};
 
 /// Pods a change created and removed (by value: removed ones are gone from the state).
 #[derive(Debug, Default)]
@@ -125,11 +125,11 @@ pub fn new_bare_pod(state: &LabState, intent: &super::controllers::PodIntent, no
         hostname: intent.spec_hostname.clone().unwrap_or_else(|| name.clone()),
         spec_hostname: intent.spec_hostname.clone(),
         subdomain: intent.subdomain.clone(),
-        restart_policy: intent.restart_policy.clone(),
+        restart_policy: intent.restart_policy,
         init_containers: intent.init_containers.clone(),
         containers: intent.containers.clone(),
         ready: false,
-        phase: "Pending".into(),
+        phase: PodPhase::Pending,
         restarts: 0,
         created: now.to_string(),
     })
@@ -146,13 +146,13 @@ fn owning_workload<'a>(state: &'a LabState, pod: &PodState) -> Option<&'a Worklo
 fn owned_by(w: &WorkloadState, owner: &OwnerRef) -> bool {
     match w.kind {
         WorkloadKind::Deployment => {
-            owner.kind == "ReplicaSet"
+            owner.kind == OwnerKind::ReplicaSet
                 && w.template_hash
                     .as_ref()
                     .is_some_and(|h| owner.name == format!("{}-{h}", w.name))
         }
-        WorkloadKind::StatefulSet => owner.kind == "StatefulSet" && owner.name == w.name,
-        WorkloadKind::DaemonSet => owner.kind == "DaemonSet" && owner.name == w.name,
+        WorkloadKind::StatefulSet => owner.kind == OwnerKind::StatefulSet && owner.name == w.name,
+        WorkloadKind::DaemonSet => owner.kind == OwnerKind::DaemonSet && owner.name == w.name,
     }
 }
 
@@ -268,7 +268,7 @@ fn new_pod(state: &LabState, w: &WorkloadState, name: &str, node: Option<usize>,
             let hash = w.template_hash.clone().unwrap_or_default();
             labels.insert("pod-template-hash".into(), hash.clone());
             OwnerRef {
-                kind: "ReplicaSet".into(),
+                kind: OwnerKind::ReplicaSet,
                 name: format!("{}-{hash}", w.name),
             }
         }
@@ -279,7 +279,7 @@ fn new_pod(state: &LabState, w: &WorkloadState, name: &str, node: Option<usize>,
                 ordinal(name, &w.name).to_string(),
             );
             OwnerRef {
-                kind: w.kind.as_str().into(),
+                kind: w.kind.into(),
                 name: w.name.clone(),
             }
         }
@@ -306,11 +306,11 @@ fn new_pod(state: &LabState, w: &WorkloadState, name: &str, node: Option<usize>,
         hostname: spec_hostname.clone().unwrap_or_else(|| name.to_string()),
         spec_hostname,
         subdomain,
-        restart_policy: t.restart_policy.clone(),
+        restart_policy: t.restart_policy,
         init_containers: t.init_containers.clone(),
         containers: t.containers.clone(),
         ready: false,
-        phase: "Pending".into(),
+        phase: PodPhase::Pending,
         restarts: 0,
         created: now.to_string(),
     })

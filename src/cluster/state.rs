@@ -2,12 +2,14 @@
 //! This is what the store saves and what every other layer derives from.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::Ipv4Addr;
+use std::str::FromStr;
 
 use ipnet::Ipv4Net;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::spec::{IntOrString, Probe, Protocol, ServiceType};
+use crate::spec::{IntOrString, Probe, Protocol, RestartPolicy, ServiceType};
 
 pub type Labels = BTreeMap<String, String>;
 
@@ -120,7 +122,7 @@ pub struct PodTemplateState {
     pub labels: Labels,
     pub hostname: Option<String>,
     pub subdomain: Option<String>,
-    pub restart_policy: String,
+    pub restart_policy: RestartPolicy,
     pub init_containers: Vec<ContainerState>,
     pub containers: Vec<ContainerState>,
 }
@@ -148,8 +150,141 @@ pub struct ContainerPortState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerRef {
-    pub kind: String,
+    pub kind: OwnerKind,
     pub name: String,
+}
+
+/// The kind of a pod's controller. Deployment pods are owned by their ReplicaSet (lab
+/// states written before ReplicaSets were modelled name the Deployment itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OwnerKind {
+    ReplicaSet,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+}
+
+impl OwnerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnerKind::ReplicaSet => "ReplicaSet",
+            OwnerKind::Deployment => "Deployment",
+            OwnerKind::StatefulSet => "StatefulSet",
+            OwnerKind::DaemonSet => "DaemonSet",
+        }
+    }
+
+    /// Every controller kind labctl models is in the `apps` group.
+    pub fn api_version(self) -> &'static str {
+        "apps/v1"
+    }
+}
+
+impl From<WorkloadKind> for OwnerKind {
+    fn from(kind: WorkloadKind) -> Self {
+        match kind {
+            WorkloadKind::Deployment => OwnerKind::Deployment,
+            WorkloadKind::StatefulSet => OwnerKind::StatefulSet,
+            WorkloadKind::DaemonSet => OwnerKind::DaemonSet,
+        }
+    }
+}
+
+/// What the lab's kubelet reports for a pod, which is what kubectl prints in STATUS: the
+/// phase, or the reason of the container holding the pod back (kubectl's `printPod`).
+/// Saved as that text (`Running`, `Init:0/1`, `CrashLoopBackOff`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PodPhase {
+    /// Not started yet (a StatefulSet pod waits for its predecessor).
+    #[default]
+    Pending,
+    /// `Init:<done>/<total>`: init containers still running.
+    Init {
+        done: usize,
+        total: usize,
+    },
+    /// `Init:Error`: an init container failed under restartPolicy Never.
+    InitError,
+    /// `Init:CrashLoopBackOff`: an init container failed and waits to restart.
+    InitCrashLoopBackOff,
+    /// An app container is starting.
+    ContainerCreating,
+    Running,
+    /// Every container exited 0 and is not restarted.
+    Completed,
+    /// A container failed and waits to restart.
+    CrashLoopBackOff,
+    /// A container failed and is not restarted.
+    Error,
+    /// The supervisor that runs the pods is gone: nothing knows their state.
+    Unknown,
+}
+
+impl PodPhase {
+    /// Whether the pod has not got past its init containers (describe's `Status:
+    /// Pending`, condition `Initialized` False).
+    pub fn is_initializing(self) -> bool {
+        matches!(
+            self,
+            PodPhase::Pending | PodPhase::Init { .. } | PodPhase::InitError | PodPhase::InitCrashLoopBackOff
+        )
+    }
+}
+
+impl fmt::Display for PodPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            PodPhase::Pending => "Pending",
+            PodPhase::Init { done, total } => return write!(f, "Init:{done}/{total}"),
+            PodPhase::InitError => "Init:Error",
+            PodPhase::InitCrashLoopBackOff => "Init:CrashLoopBackOff",
+            PodPhase::ContainerCreating => "ContainerCreating",
+            PodPhase::Running => "Running",
+            PodPhase::Completed => "Completed",
+            PodPhase::CrashLoopBackOff => "CrashLoopBackOff",
+            PodPhase::Error => "Error",
+            PodPhase::Unknown => "Unknown",
+        };
+        f.write_str(text)
+    }
+}
+
+impl FromStr for PodPhase {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "Pending" => PodPhase::Pending,
+            "Init:Error" => PodPhase::InitError,
+            "Init:CrashLoopBackOff" => PodPhase::InitCrashLoopBackOff,
+            "ContainerCreating" => PodPhase::ContainerCreating,
+            "Running" => PodPhase::Running,
+            "Completed" => PodPhase::Completed,
+            "CrashLoopBackOff" => PodPhase::CrashLoopBackOff,
+            "Error" => PodPhase::Error,
+            "Unknown" => PodPhase::Unknown,
+            _ => {
+                let counts = s.strip_prefix("Init:").and_then(|c| c.split_once('/'));
+                match counts.and_then(|(d, t)| Some((d.parse().ok()?, t.parse().ok()?))) {
+                    Some((done, total)) => PodPhase::Init { done, total },
+                    None => return Err(format!("unknown pod phase {s:?}")),
+                }
+            }
+        })
+    }
+}
+
+impl Serialize for PodPhase {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PodPhase {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,11 +308,11 @@ pub struct PodState {
     #[serde(default)]
     pub spec_hostname: Option<String>,
     pub subdomain: Option<String>,
-    pub restart_policy: String,
+    pub restart_policy: RestartPolicy,
     pub init_containers: Vec<ContainerState>,
     pub containers: Vec<ContainerState>,
     pub ready: bool,
-    pub phase: String,
+    pub phase: PodPhase,
     pub restarts: u32,
     /// RFC 3339, UTC.
     pub created: String,
@@ -266,4 +401,48 @@ impl LabState {
 
 fn default_dns_ttl() -> u32 {
     30
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state.json written before the state was typed reads back and writes out the
+    /// same bytes (the store writes with `to_vec_pretty`).
+    #[test]
+    fn saved_state_round_trips_byte_for_byte() {
+        let saved = include_str!("../../tests/golden/state-issue10.json");
+        let state: LabState = serde_json::from_str(saved).expect("the saved state parses");
+        let phases: Vec<PodPhase> = state.pods.iter().map(|p| p.phase).collect();
+        assert!(phases.contains(&PodPhase::Init { done: 0, total: 1 }), "{phases:?}");
+        assert!(phases.contains(&PodPhase::Unknown), "{phases:?}");
+        assert_eq!(state.pods[5].owner.as_ref().unwrap().kind, OwnerKind::Deployment);
+        assert_eq!(state.pods[7].restart_policy, RestartPolicy::Never);
+        let written = serde_json::to_vec_pretty(&state).unwrap();
+        assert_eq!(String::from_utf8(written).unwrap(), saved);
+    }
+
+    #[test]
+    fn pod_phase_text_is_kubectl_status() {
+        for text in [
+            "Pending",
+            "Init:0/2",
+            "Init:Error",
+            "Init:CrashLoopBackOff",
+            "ContainerCreating",
+            "Running",
+            "Completed",
+            "CrashLoopBackOff",
+            "Error",
+            "Unknown",
+        ] {
+            let phase: PodPhase = text.parse().unwrap();
+            assert_eq!(phase.to_string(), text);
+        }
+        for bad in ["", "running", "Init:1", "Init:a/2", "Succeeded"] {
+            assert!(bad.parse::<PodPhase>().is_err(), "{bad:?}");
+        }
+        assert!("Init:1/2".parse::<PodPhase>().unwrap().is_initializing());
+        assert!(!PodPhase::Running.is_initializing());
+    }
 }

@@ -117,11 +117,11 @@ pub fn pod(namespace: &str, name: &str, ip: Ipv4Addr) -> PodState {
         hostname: name.to_string(),
         spec_hostname: None,
         subdomain: None,
-        restart_policy: "Always".to_string(),
+        restart_policy: crate::spec::RestartPolicy::Always,
         init_containers: Vec::new(),
         containers: Vec::new(),
         ready: true,
-        phase: "Running".to_string(),
+        phase: PodPhase::Running,
         restarts: 0,
         created: CREATED.to_string(),
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::cluster::state::{ContainerState, LabState, Labels, PodState, ServiceState};
+use crate::cluster::state::{ContainerState, LabState, Labels, PodPhase, PodState, ServiceState};
 use crate::spec::{IntOrString, ProbeAction, ServiceType};
 
 /// One `Key:  value` line with the value at column `width`.
@@ -136,7 +136,7 @@ pub fn pod(state: &LabState, pod: &PodState) -> String {
     field(&mut out, 0, "Start Time", &pod.created, W);
     labels_field(&mut out, "Labels", &pod.labels, W);
     field(&mut out, 0, "Annotations", "<none>", W);
-    let phase = if pod.phase.starts_with("Init") || pod.phase == "Pending" {
+    let phase = if pod.phase.is_initializing() {
         "Pending"
     } else {
         "Running"
@@ -150,7 +150,7 @@ pub fn pod(state: &LabState, pod: &PodState) -> String {
             &mut out,
             0,
             "Controlled By",
-            &format!("{}/{}", owner.kind, owner.name),
+            &format!("{}/{}", owner.kind.as_str(), owner.name),
             16,
         );
     }
@@ -166,7 +166,7 @@ pub fn pod(state: &LabState, pod: &PodState) -> String {
     }
     let _ = writeln!(out, "Conditions:");
     let _ = writeln!(out, "  Type              Status");
-    let initialized = !pod.phase.starts_with("Init") && pod.phase != "Pending";
+    let initialized = !pod.phase.is_initializing();
     for (t, ok) in [
         ("Initialized", initialized),
         ("Ready", pod.ready),
@@ -209,7 +209,14 @@ fn container(out: &mut String, c: &ContainerState, ready: Option<bool>, pod: &Po
         }
     }
     let (state, is_ready) = match ready {
-        Some(r) => (if pod.phase == "Running" { "Running" } else { "Waiting" }, r),
+        Some(r) => (
+            if pod.phase == PodPhase::Running {
+                "Running"
+            } else {
+                "Waiting"
+            },
+            r,
+        ),
         None => ("Terminated", true),
     };
     field(out, 4, "State", state, W);

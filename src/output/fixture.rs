@@ -102,7 +102,7 @@ struct PodSpec<'a> {
     name: &'a str,
     node: &'a str,
     ip: [u8; 4],
-    owner: (&'a str, &'a str),
+    owner: (OwnerKind, &'a str),
     labels: Labels,
     containers: Vec<ContainerState>,
     init: Vec<ContainerState>,
@@ -117,7 +117,7 @@ fn pod(p: PodSpec<'_>) -> PodState {
         uid: format!("uid-pod-{}", p.name),
         labels: p.labels,
         owner: Some(OwnerRef {
-            kind: p.owner.0.to_string(),
+            kind: p.owner.0,
             name: p.owner.1.to_string(),
         }),
         node: p.node.to_string(),
@@ -127,11 +127,11 @@ fn pod(p: PodSpec<'_>) -> PodState {
         hostname: p.name.to_string(),
         spec_hostname: p.subdomain.map(|_| p.name.to_string()),
         subdomain: p.subdomain.map(str::to_string),
-        restart_policy: "Always".to_string(),
+        restart_policy: crate::spec::RestartPolicy::Always,
         init_containers: p.init,
         containers: p.containers,
         ready: true,
-        phase: "Running".to_string(),
+        phase: PodPhase::Running,
         restarts: 0,
         created: PODS_CREATED.to_string(),
     }
@@ -195,7 +195,7 @@ fn workload(kind: WorkloadKind, name: &str, app: &str, replicas: u32) -> Workloa
             labels: labels(&[("app", app)]),
             hostname: None,
             subdomain: None,
-            restart_policy: "Always".to_string(),
+            restart_policy: crate::spec::RestartPolicy::Always,
             init_containers: if app == "redis" { vec![redis_init()] } else { vec![] },
             containers,
         },
@@ -204,9 +204,9 @@ fn workload(kind: WorkloadKind, name: &str, app: &str, replicas: u32) -> Workloa
 
 /// The seed lab, deployed at `LAB_CREATED`, pods created at `PODS_CREATED`.
 pub fn lab() -> LabState {
-    let ds = ("DaemonSet", "multitool");
-    let deploy = ("ReplicaSet", "nginx-deployment-55d7bb4b86");
-    let sts = ("StatefulSet", "redis");
+    let ds = (OwnerKind::DaemonSet, "multitool");
+    let deploy = (OwnerKind::ReplicaSet, "nginx-deployment-55d7bb4b86");
+    let sts = (OwnerKind::StatefulSet, "redis");
     let mt = || labels(&[("app", "multitool"), ("controller-revision-hash", "6d5b7c8f9")]);
     let ng = || labels(&[("app", "nginx"), ("pod-template-hash", "55d7bb4b86")]);
     let rd = |n: &str| labels(&[("app", "redis"), ("statefulset.kubernetes.io/pod-name", n)]);
@@ -355,7 +355,7 @@ pub fn coredns_pod() -> PodState {
         name: "coredns-5d78c9869d-4xkqz",
         node: CP,
         ip: [192, 168, 145, 2],
-        owner: ("ReplicaSet", "coredns-5d78c9869d"),
+        owner: (OwnerKind::ReplicaSet, "coredns-5d78c9869d"),
         labels: labels(&[("k8s-app", "kube-dns"), ("pod-template-hash", "5d78c9869d")]),
         containers: vec![c],
         init: vec![],

@@ -21,8 +21,8 @@ use super::table::Table;
 use super::time::age;
 use super::yaml::to_yaml;
 use crate::cluster::state::{
-    ContainerState, EndpointSliceState, LabState, Labels, NodeState, PodState, Role, ServiceState, WorkloadKind,
-    WorkloadState,
+    ContainerState, EndpointSliceState, LabState, Labels, NodeState, OwnerKind, PodPhase, PodState, Role, ServiceState,
+    WorkloadKind, WorkloadState,
 };
 use crate::spec::{IntOrString, Probe, ProbeAction, ServiceType};
 
@@ -227,7 +227,7 @@ pub fn pods(state: &LabState, pods: &[&PodState], all_namespaces: bool, format: 
                 let mut row = vec![
                     p.name.clone(),
                     format!("{ready}/{total}"),
-                    p.phase.clone(),
+                    p.phase.to_string(),
                     p.restarts.to_string(),
                     age(&p.created, now),
                 ];
@@ -263,43 +263,35 @@ fn replicaset_name(state: &LabState, pod: &PodState, deployment: &str) -> String
         .unwrap_or_else(|| deployment.to_string())
 }
 
-fn workload_uid(state: &LabState, kind: &str, name: &str, namespace: &str) -> Option<String> {
+fn workload_uid(state: &LabState, kind: OwnerKind, name: &str, namespace: &str) -> Option<String> {
     state
         .workloads
         .iter()
-        .find(|w| w.kind.as_str() == kind && w.name == name && w.namespace == namespace)
+        .find(|w| OwnerKind::from(w.kind) == kind && w.name == name && w.namespace == namespace)
         .map(|w| w.uid.clone())
-}
-
-fn api_version_of(kind: &str) -> &'static str {
-    match kind {
-        "ReplicaSet" | "Deployment" | "StatefulSet" | "DaemonSet" => "apps/v1",
-        "Job" => "batch/v1",
-        _ => "v1",
-    }
 }
 
 /// `(ownerReference, generateName)` of an owned pod. Deployment pods are owned by their
 /// ReplicaSet, which is not in the lab state: its reference has no `uid`.
 fn pod_owner(state: &LabState, pod: &PodState) -> Option<(Value, Option<String>)> {
     let owner = pod.owner.as_ref()?;
-    let (kind, name) = match owner.kind.as_str() {
-        "Deployment" => ("ReplicaSet".to_string(), replicaset_name(state, pod, &owner.name)),
-        _ => (owner.kind.clone(), owner.name.clone()),
+    let (kind, name) = match owner.kind {
+        OwnerKind::Deployment => (OwnerKind::ReplicaSet, replicaset_name(state, pod, &owner.name)),
+        kind => (kind, owner.name.clone()),
     };
     let mut r = json!({
-        "apiVersion": api_version_of(&kind),
-        "kind": kind,
+        "apiVersion": kind.api_version(),
+        "kind": kind.as_str(),
         "name": name,
         "controller": true,
         "blockOwnerDeletion": true,
     });
-    if let Some(uid) = workload_uid(state, &owner.kind, &owner.name, &pod.namespace) {
+    if let Some(uid) = workload_uid(state, owner.kind, &owner.name, &pod.namespace) {
         r["uid"] = uid.into();
     }
-    let generate_name = match kind.as_str() {
-        "ReplicaSet" | "DaemonSet" | "Job" => Some(format!("{name}-")),
-        _ => None,
+    let generate_name = match kind {
+        OwnerKind::ReplicaSet | OwnerKind::DaemonSet => Some(format!("{name}-")),
+        OwnerKind::Deployment | OwnerKind::StatefulSet => None,
     };
     Some((r, generate_name))
 }
@@ -369,11 +361,9 @@ fn container_value(c: &ContainerState) -> Value {
 }
 
 fn container_status(pod: &PodState, c: &ContainerState, restarts: u32) -> Value {
-    let state = match pod.phase.as_str() {
-        "Running" => json!({"running": {"startedAt": pod.created}}),
-        "Pending" => json!({"waiting": {"reason": "ContainerCreating"}}),
-        "Succeeded" => json!({"terminated": {"exitCode": 0, "reason": "Completed"}}),
-        "Failed" => json!({"terminated": {"exitCode": 1, "reason": "Error"}}),
+    let state = match pod.phase {
+        PodPhase::Running => json!({"running": {"startedAt": pod.created}}),
+        PodPhase::Pending => json!({"waiting": {"reason": "ContainerCreating"}}),
         _ => json!({}),
     };
     json!({
@@ -381,7 +371,7 @@ fn container_status(pod: &PodState, c: &ContainerState, restarts: u32) -> Value 
         "image": c.image,
         "ready": pod.ready,
         "restartCount": restarts,
-        "started": pod.phase == "Running",
+        "started": pod.phase == PodPhase::Running,
         "state": state,
     })
 }
@@ -417,7 +407,7 @@ pub fn pod_object(state: &LabState, pod: &PodState) -> Value {
     let mut spec = json!({
         "containers": pod.containers.iter().map(container_value).collect::<Vec<_>>(),
         "dnsPolicy": "ClusterFirst",
-        "restartPolicy": pod.restart_policy,
+        "restartPolicy": pod.restart_policy.as_str(),
     });
     if !pod.node.is_empty() {
         spec["nodeName"] = pod.node.clone().into();
@@ -428,7 +418,7 @@ pub fn pod_object(state: &LabState, pod: &PodState) -> Value {
     // spec.hostname as written (StatefulSet pods get theirs from the controller). States
     // saved before `spec_hostname` existed: StatefulSet pods, or a hostname that is not
     // the pod name, had one.
-    let is_sts = pod.owner.as_ref().is_some_and(|o| o.kind == "StatefulSet");
+    let is_sts = pod.owner.as_ref().is_some_and(|o| o.kind == OwnerKind::StatefulSet);
     let hostname = pod
         .spec_hostname
         .clone()
@@ -440,9 +430,9 @@ pub fn pod_object(state: &LabState, pod: &PodState) -> Value {
         spec["subdomain"] = sub.clone().into();
     }
 
-    let initialized = pod.phase != "Pending" || pod.init_containers.is_empty();
+    let initialized = pod.phase != PodPhase::Pending || pod.init_containers.is_empty();
     let mut status = json!({
-        "phase": pod.phase,
+        "phase": pod.phase.to_string(),
         "podIP": pod.ip.to_string(),
         "podIPs": [{"ip": pod.ip.to_string()}],
         "qosClass": "BestEffort",
@@ -921,11 +911,11 @@ pub fn owned_pods<'a>(state: &'a LabState, w: &WorkloadState) -> Vec<&'a PodStat
         .filter(|p| p.namespace == w.namespace)
         .filter(|p| {
             let Some(o) = &p.owner else { return false };
-            if o.kind == w.kind.as_str() {
+            if o.kind == OwnerKind::from(w.kind) {
                 return o.name == w.name;
             }
             w.kind == WorkloadKind::Deployment
-                && o.kind == "ReplicaSet"
+                && o.kind == OwnerKind::ReplicaSet
                 && match &w.template_hash {
                     Some(hash) => o.name == format!("{}-{hash}", w.name),
                     None => o.name.rsplit_once('-').is_some_and(|(d, _)| d == w.name),
@@ -1046,7 +1036,7 @@ pub fn workload_object(state: &LabState, w: &WorkloadState) -> Value {
     let mut pod_spec = json!({
         "containers": t.containers.iter().map(container_value).collect::<Vec<_>>(),
         "dnsPolicy": "ClusterFirst",
-        "restartPolicy": t.restart_policy,
+        "restartPolicy": t.restart_policy.as_str(),
     });
     if !t.init_containers.is_empty() {
         pod_spec["initContainers"] = t.init_containers.iter().map(container_value).collect();
@@ -1224,7 +1214,7 @@ mod tests {
     fn pods_not_ready_and_restarts() {
         let mut state = fixture::lab();
         state.pods[0].ready = false;
-        state.pods[0].phase = "Pending".to_string();
+        state.pods[0].phase = PodPhase::Pending;
         state.pods[0].restarts = 3;
         let p = &state.pods[0];
         let out = pods(&state, &[p], false, Format::Table, fixture::now());
@@ -1605,7 +1595,7 @@ mod tests {
         for p in &mut state.pods {
             if p.name.starts_with("nginx-") {
                 p.owner = Some(crate::cluster::state::OwnerRef {
-                    kind: "Deployment".to_string(),
+                    kind: OwnerKind::Deployment,
                     name: "nginx-deployment".to_string(),
                 });
             }

@@ -90,7 +90,7 @@ fn pod_entry(lab: &LabState, p: &PodState) -> Entry {
         name: p.name.clone(),
         image: p.containers.first().map(|c| c.image.clone()).unwrap_or_default(),
         kind: POD_KIND.to_string(),
-        state: p.phase.to_lowercase(),
+        state: p.phase.to_string().to_lowercase(),
         ipv4_address: format!("{}/32", p.ip),
         namespace: Some(p.namespace.clone()),
         node: Some(p.node.clone()),

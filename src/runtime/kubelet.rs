@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::cluster::state::{ContainerState, LabState, PodState};
+use crate::cluster::state::{ContainerState, LabState, OwnerKind, PodPhase, PodState};
 use crate::files;
 use crate::kernel::exec::{ExecOptions, command_in};
-use crate::spec::Probe;
+use crate::spec::{Probe, RestartPolicy};
 use crate::store;
 
 use super::env::container_env;
@@ -35,7 +35,7 @@ const FIRST_READY_PROBE_INTERVAL: Duration = Duration::from_millis(250);
 pub struct PodStatus {
     pub ready: bool,
     /// kubectl's STATUS column: Pending, Init:0/1, Running, CrashLoopBackOff, Completed, Error...
-    pub status: String,
+    pub status: PodPhase,
     pub restarts: u32,
 }
 
@@ -127,7 +127,7 @@ impl Kubelet {
         pod: &PodState,
         so_far: &BTreeMap<(String, String), PodStatus>,
     ) -> bool {
-        let Some(owner) = pod.owner.as_ref().filter(|o| o.kind == "StatefulSet") else {
+        let Some(owner) = pod.owner.as_ref().filter(|o| o.kind == OwnerKind::StatefulSet) else {
             return true;
         };
         let Some(ordinal) = pod
@@ -169,7 +169,7 @@ impl Kubelet {
 fn pending() -> PodStatus {
     PodStatus {
         ready: false,
-        status: "Pending".into(),
+        status: PodPhase::Pending,
         restarts: 0,
     }
 }
@@ -204,8 +204,8 @@ impl PodRun {
                     self.init = None;
                 }
                 Some(code) => {
-                    if pod.restart_policy == "Never" {
-                        return status(false, "Init:Error", self.init_restarts + run.restarts);
+                    if pod.restart_policy == RestartPolicy::Never {
+                        return status(false, PodPhase::InitError, self.init_restarts + run.restarts);
                     }
                     run.schedule_restart(now, code);
                 }
@@ -217,25 +217,29 @@ impl PodRun {
                 }
                 let restarts = self.init_restarts + run.restarts;
                 if run.child.is_none() && run.restarts > 0 {
-                    return status(false, "Init:CrashLoopBackOff", restarts);
+                    return status(false, PodPhase::InitCrashLoopBackOff, restarts);
                 }
-                return status(false, &format!("Init:{}/{}", self.init_done, total_init), restarts);
+                let phase = PodPhase::Init {
+                    done: self.init_done,
+                    total: total_init,
+                };
+                return status(false, phase, restarts);
             }
             if self.init_done < total_init {
                 // the next init container starts on the next pass
-                return status(
-                    false,
-                    &format!("Init:{}/{}", self.init_done, total_init),
-                    self.init_restarts,
-                );
+                let phase = PodPhase::Init {
+                    done: self.init_done,
+                    total: total_init,
+                };
+                return status(false, phase, self.init_restarts);
             }
         }
         for (run, spec) in self.containers.iter_mut().zip(&pod.containers) {
             if let Some(code) = run.reap() {
-                let restart = match pod.restart_policy.as_str() {
-                    "Never" => false,
-                    "OnFailure" => code != 0,
-                    _ => true,
+                let restart = match pod.restart_policy {
+                    RestartPolicy::Never => false,
+                    RestartPolicy::OnFailure => code != 0,
+                    RestartPolicy::Always => true,
                 };
                 if restart {
                     run.schedule_restart(now, code);
@@ -255,13 +259,13 @@ impl PodRun {
         let all_ready = self.containers.iter().all(|c| c.ready);
         let waiting = self.containers.iter().find(|c| !c.is_running());
         let text = match waiting {
-            None => "Running".to_string(),
-            Some(c) if c.last_exit == Some(0) && pod.restart_policy != "Always" => "Completed".to_string(),
-            Some(c) if c.restarts > 0 && pod.restart_policy == "Always" => "CrashLoopBackOff".to_string(),
-            Some(c) if c.last_exit.is_some() => "Error".to_string(),
-            Some(_) => "ContainerCreating".to_string(),
+            None => PodPhase::Running,
+            Some(c) if c.last_exit == Some(0) && pod.restart_policy != RestartPolicy::Always => PodPhase::Completed,
+            Some(c) if c.restarts > 0 && pod.restart_policy == RestartPolicy::Always => PodPhase::CrashLoopBackOff,
+            Some(c) if c.last_exit.is_some() => PodPhase::Error,
+            Some(_) => PodPhase::ContainerCreating,
         };
-        status(all_ready && waiting.is_none(), &text, restarts)
+        status(all_ready && waiting.is_none(), text, restarts)
     }
 
     fn kill(&mut self) {
@@ -283,10 +287,10 @@ fn launch_or_explain(c: &ContainerState) -> Launch {
     })
 }
 
-fn status(ready: bool, text: &str, restarts: u32) -> PodStatus {
+fn status(ready: bool, phase: PodPhase, restarts: u32) -> PodStatus {
     PodStatus {
         ready,
-        status: text.to_string(),
+        status: phase,
         restarts,
     }
 }

@@ -205,7 +205,7 @@ fn write_statuses(
     for p in &mut state.pods {
         if let Some(s) = statuses.get(&(p.namespace.clone(), p.name.clone())) {
             p.ready = s.ready;
-            p.phase = s.status.clone();
+            p.phase = s.status;
             p.restarts = s.restarts;
         }
     }

@@ -142,7 +142,7 @@ pub struct PodSpec {
     pub hostname: Option<At<String>>,
     pub subdomain: Option<At<String>>,
     pub node_name: Option<At<String>>,
-    pub restart_policy: Option<String>,
+    pub restart_policy: Option<RestartPolicy>,
     pub init_containers: Vec<Container>,
     pub containers: Vec<Container>,
 }
@@ -166,6 +166,27 @@ pub struct ContainerPort {
     pub container_port: u16,
     pub protocol: Protocol,
     pub pos: Pos,
+}
+
+/// `spec.restartPolicy` of a pod (Always when not written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum RestartPolicy {
+    #[default]
+    Always,
+    OnFailure,
+    Never,
+}
+
+impl RestartPolicy {
+    pub const ALL: [RestartPolicy; 3] = [RestartPolicy::Always, RestartPolicy::OnFailure, RestartPolicy::Never];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicy::Always => "Always",
+            RestartPolicy::OnFailure => "OnFailure",
+            RestartPolicy::Never => "Never",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]

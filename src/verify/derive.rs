@@ -610,11 +610,11 @@ pub fn resolve_target(lab: &LabState, target: &str, namespace: &str) -> Result<P
 
 /// Deployment pods are owned by their ReplicaSet (`<deploy>-<hash>`), the others directly.
 fn owned_by(lab: &LabState, owner: &crate::cluster::state::OwnerRef, kind: &str, name: &str) -> bool {
-    if owner.kind == kind && owner.name == name {
+    if owner.kind.as_str() == kind && owner.name == name {
         return true;
     }
     kind == "Deployment"
-        && owner.kind == "ReplicaSet"
+        && owner.kind == crate::cluster::state::OwnerKind::ReplicaSet
         && lab.workloads.iter().any(|w| {
             w.kind.as_str() == "Deployment"
                 && w.name == name

@@ -3,9 +3,9 @@
 use super::yaml::{
     Cx, Fields, Node, check_port_name, is_empty_list, read_port, read_port_or_name, read_protocol, read_string,
 };
-use crate::spec::model::{At, Container, ContainerPort, Meta, PodObject, PodSpec, Probe, ProbeAction, Protocol};
-
-const RESTART_POLICIES: [&str; 3] = ["Always", "OnFailure", "Never"];
+use crate::spec::model::{
+    At, Container, ContainerPort, Meta, PodObject, PodSpec, Probe, ProbeAction, Protocol, RestartPolicy,
+};
 
 pub(crate) fn parse_pod(cx: &mut Cx, object: &Fields, meta: Meta) -> PodObject {
     let spec = object
@@ -41,10 +41,10 @@ fn check_has_containers(cx: &mut Cx, fields: &Fields) {
     }
 }
 
-fn restart_policy(cx: &mut Cx, fields: &Fields) -> Option<String> {
+fn restart_policy(cx: &mut Cx, fields: &Fields) -> Option<RestartPolicy> {
     let policy = fields.string_at(cx, "restartPolicy")?;
-    if RESTART_POLICIES.contains(&policy.value.as_str()) {
-        return Some(policy.value);
+    if let Some(known) = RestartPolicy::ALL.into_iter().find(|p| p.as_str() == policy.value) {
+        return Some(known);
     }
     let message = format!(
         "{}: unsupported value \"{}\"",
