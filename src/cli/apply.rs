@@ -26,10 +26,10 @@ pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
     let lab = labs::select(&store, args.lab.as_deref())?;
     let objects = load_manifests(&lab, &args.file)?;
-    let now = crate::clock::now_rfc3339();
+    let now = crate::clock::now();
     let mut report = Vec::new();
     super::live::change_lab(&store, &lab.name, |state| {
-        let (changes, lines) = crate::cluster::apply::apply(state, &objects, &now)?;
+        let (changes, lines) = crate::cluster::apply::apply(state, &objects, now)?;
         report = lines;
         Ok(changes)
     })?;

@@ -35,13 +35,13 @@ pub fn run(args: Args) -> Result<i32> {
     )?;
     let store = Store::open();
     let lab = labs::select(&store, args.lab.as_deref())?.name;
-    let now = crate::clock::now_rfc3339();
+    let now = crate::clock::now();
     for target in targets {
         let mut lines = Vec::new();
         super::live::change_lab(&store, &lab, |state| {
             if target.kind == Kind::Pod {
                 lines.push(format!("pod \"{}\" deleted", target.name));
-                return live::delete_pod(state, &target.namespace, &target.name, &now);
+                return live::delete_pod(state, &target.namespace, &target.name, now);
             }
             let (changes, report) = crate::cluster::apply::delete(state, std::slice::from_ref(&target))?;
             lines = report;

@@ -35,7 +35,7 @@ pub fn run(args: Args) -> Result<i32> {
     let quiet = args.output == inspect::Format::Json;
     let progress = |msg: String| {
         if !quiet {
-            eprintln!("{} INFO {msg}", &crate::clock::now_rfc3339()[11..19]);
+            eprintln!("{} INFO {msg}", crate::clock::now().strftime("%H:%M:%S"));
         }
     };
     let started = Instant::now();

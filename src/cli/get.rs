@@ -1,4 +1,4 @@
-use std::time::SystemTime;
+use jiff::Timestamp;
 
 use anyhow::{Result, bail};
 use serde_json::Value;
@@ -137,7 +137,7 @@ fn resource_noun(kind: Kind) -> &'static str {
 
 /// (text for stdout, objects found, names asked for but not found)
 fn render(state: &LabState, kind: Kind, scope: &Scope, format: Format) -> (String, usize, Vec<String>) {
-    let now = SystemTime::now();
+    let now = Timestamp::now();
     let single = scope.names.len() == 1 && matches!(format, Format::Yaml | Format::Json);
     let one = |objects: Vec<Value>| -> String {
         match objects.as_slice() {

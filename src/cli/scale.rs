@@ -34,9 +34,9 @@ pub fn run(args: Args) -> Result<i32> {
     };
     let store = Store::open();
     let lab = labs::select(&store, args.lab.as_deref())?.name;
-    let now = crate::clock::now_rfc3339();
+    let now = crate::clock::now();
     super::live::change_lab(&store, &lab, |state| {
-        live::scale(state, kind, &args.namespace, &name, args.replicas, &now)
+        live::scale(state, kind, &args.namespace, &name, args.replicas, now)
     })?;
     let noun = if kind == WorkloadKind::Deployment {
         "deployment.apps"

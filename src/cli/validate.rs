@@ -32,7 +32,7 @@ pub fn load_and_plan(path: &std::path::Path) -> Result<(cluster::LabState, NetPl
         eprintln!("{w}");
     }
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let state = cluster::resolve(&topo, &absolute.to_string_lossy(), &crate::clock::now_rfc3339())?;
+    let state = cluster::resolve(&topo, &absolute.to_string_lossy(), crate::clock::now())?;
     let plan = cluster::netplan::plan(&state);
     Ok((state, plan))
 }

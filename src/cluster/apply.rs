@@ -5,6 +5,7 @@
 use std::net::Ipv4Addr;
 
 use anyhow::{Result, bail};
+use jiff::Timestamp;
 
 use crate::spec::{ClusterIpSpec, Object, ServiceType};
 
@@ -17,7 +18,7 @@ use super::state::{LabState, ServiceState, WorkloadKind};
 /// What happened to each object, in kubectl's words (`service/x created`).
 pub type Report = Vec<String>;
 
-pub fn apply(state: &mut LabState, objects: &[Object], now: &str) -> Result<(PodChanges, Report)> {
+pub fn apply(state: &mut LabState, objects: &[Object], now: Timestamp) -> Result<(PodChanges, Report)> {
     resolve::check_images(objects)?;
     let mut changes = PodChanges::default();
     let mut report = Vec::new();
@@ -44,7 +45,7 @@ pub fn apply(state: &mut LabState, objects: &[Object], now: &str) -> Result<(Pod
                 let verb = match &old {
                     None => "created",
                     Some(o) => {
-                        svc.created = o.created.clone();
+                        svc.created = o.created;
                         if *o == svc { "unchanged" } else { "configured" }
                     }
                 };
@@ -204,7 +205,7 @@ pub fn delete(state: &mut LabState, objects: &[ObjectRef]) -> Result<(PodChanges
 
 /// A new workload gets its pods; a changed one has its pods replaced (labctl
 /// recreates rather than rolls); an identical one is left alone.
-fn apply_workload(state: &mut LabState, o: &Object, now: &str) -> Result<(&'static str, PodChanges)> {
+fn apply_workload(state: &mut LabState, o: &Object, now: Timestamp) -> Result<(&'static str, PodChanges)> {
     let nodes: Vec<String> = state.nodes.iter().map(|n| n.name.clone()).collect();
     let expansion = controllers::expand(&state.name, std::slice::from_ref(o), &nodes);
     let m = o.meta();

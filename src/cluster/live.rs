@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use anyhow::{Result, bail};
+use jiff::Timestamp;
 
 use super::ipam;
 use super::names;
@@ -26,7 +27,7 @@ pub fn scale(
     ns: &str,
     name: &str,
     replicas: u32,
-    now: &str,
+    now: Timestamp,
 ) -> Result<PodChanges> {
     if kind == WorkloadKind::DaemonSet {
         bail!("daemonsets cannot be scaled: they run one pod per node");
@@ -48,7 +49,7 @@ pub fn scale(
 
 /// Deletes a pod; its controller, if any, creates a replacement at once (a
 /// StatefulSet pod comes back under the same name, with a new address).
-pub fn delete_pod(state: &mut LabState, ns: &str, name: &str, now: &str) -> Result<PodChanges> {
+pub fn delete_pod(state: &mut LabState, ns: &str, name: &str, now: Timestamp) -> Result<PodChanges> {
     let Some(index) = state.pods.iter().position(|p| p.namespace == ns && p.name == name) else {
         bail!("pods {name:?} not found in namespace {ns:?}");
     };
@@ -88,12 +89,12 @@ pub fn remove_workload(state: &mut LabState, kind: WorkloadKind, ns: &str, name:
 }
 
 /// Brings a workload that is in the state to its replica count.
-pub fn reconcile_workload(state: &mut LabState, w: &WorkloadState, now: &str) -> Result<PodChanges> {
+pub fn reconcile_workload(state: &mut LabState, w: &WorkloadState, now: Timestamp) -> Result<PodChanges> {
     reconcile(state, w, now)
 }
 
 /// A bare Pod added to a running lab: on its nodeName, else on the emptiest node.
-pub fn new_bare_pod(state: &LabState, intent: &super::controllers::PodIntent, now: &str) -> Result<PodState> {
+pub fn new_bare_pod(state: &LabState, intent: &super::controllers::PodIntent, now: Timestamp) -> Result<PodState> {
     let n = match &intent.node {
         Some(node) => state
             .nodes
@@ -131,7 +132,7 @@ pub fn new_bare_pod(state: &LabState, intent: &super::controllers::PodIntent, no
         ready: false,
         phase: PodPhase::Pending,
         restarts: 0,
-        created: now.to_string(),
+        created: now,
     })
 }
 
@@ -157,7 +158,7 @@ fn owned_by(w: &WorkloadState, owner: &OwnerRef) -> bool {
 }
 
 /// Brings the workload's pods to its replica count.
-fn reconcile(state: &mut LabState, w: &WorkloadState, now: &str) -> Result<PodChanges> {
+fn reconcile(state: &mut LabState, w: &WorkloadState, now: Timestamp) -> Result<PodChanges> {
     let mut changes = PodChanges::default();
     if w.kind == WorkloadKind::DaemonSet {
         for n in 0..state.nodes.len() {
@@ -254,7 +255,7 @@ fn next_pod_name(state: &LabState, w: &WorkloadState) -> String {
     }
 }
 
-fn new_pod(state: &LabState, w: &WorkloadState, name: &str, node: Option<usize>, now: &str) -> Result<PodState> {
+fn new_pod(state: &LabState, w: &WorkloadState, name: &str, node: Option<usize>, now: Timestamp) -> Result<PodState> {
     let node_index = match node {
         Some(n) => n,
         None => pick_node(state, w)?,
@@ -312,7 +313,7 @@ fn new_pod(state: &LabState, w: &WorkloadState, name: &str, node: Option<usize>,
         ready: false,
         phase: PodPhase::Pending,
         restarts: 0,
-        created: now.to_string(),
+        created: now,
     })
 }
 
@@ -367,6 +368,11 @@ fn next_ip(state: &LabState, n: usize) -> Result<Ipv4Addr> {
 mod tests {
     use super::*;
 
+    /// An hour after the seed lab was deployed.
+    fn t() -> Timestamp {
+        "2026-01-01T01:00:00Z".parse().unwrap()
+    }
+
     fn seed() -> LabState {
         crate::cluster::seed_for_tests()
     }
@@ -379,7 +385,7 @@ mod tests {
     fn scaling_a_deployment_up_adds_pods_with_fresh_names_and_addresses() {
         let mut s = seed();
         let before: BTreeSet<Ipv4Addr> = s.pods.iter().map(|p| p.ip).collect();
-        let c = scale(&mut s, WorkloadKind::Deployment, "default", "nginx-deployment", 3, "t").unwrap();
+        let c = scale(&mut s, WorkloadKind::Deployment, "default", "nginx-deployment", 3, t()).unwrap();
         assert_eq!(c.added.len(), 1);
         assert!(c.removed.is_empty());
         let p = &c.added[0];
@@ -403,10 +409,10 @@ mod tests {
     #[test]
     fn statefulsets_scale_by_ordinal() {
         let mut s = seed();
-        let c = scale(&mut s, WorkloadKind::StatefulSet, "default", "redis", 4, "t").unwrap();
+        let c = scale(&mut s, WorkloadKind::StatefulSet, "default", "redis", 4, t()).unwrap();
         assert_eq!(c.added[0].name, "redis-3");
         assert_eq!(c.added[0].subdomain.as_deref(), Some("redis-headless"));
-        let c = scale(&mut s, WorkloadKind::StatefulSet, "default", "redis", 2, "t").unwrap();
+        let c = scale(&mut s, WorkloadKind::StatefulSet, "default", "redis", 2, t()).unwrap();
         let mut gone: Vec<_> = c.removed.iter().map(|p| p.name.as_str()).collect();
         gone.sort();
         assert_eq!(gone, ["redis-2", "redis-3"]);
@@ -417,7 +423,7 @@ mod tests {
     fn a_deleted_statefulset_pod_comes_back_with_its_name_and_a_new_address() {
         let mut s = seed();
         let old = s.pod("default", "redis-1").unwrap().clone();
-        let c = delete_pod(&mut s, "default", "redis-1", "later").unwrap();
+        let c = delete_pod(&mut s, "default", "redis-1", t() + jiff::SignedDuration::from_mins(1)).unwrap();
         assert_eq!(c.removed[0].uid, old.uid);
         let new = s.pod("default", "redis-1").unwrap();
         assert_ne!(new.uid, old.uid);
@@ -430,11 +436,11 @@ mod tests {
         let mut s = seed();
         let n = s.pods.len();
         let mt = names_of(&s, "multitool-")[0].clone();
-        let c = delete_pod(&mut s, "default", &mt, "t").unwrap();
+        let c = delete_pod(&mut s, "default", &mt, t()).unwrap();
         // DaemonSet pods are recreated too (one per node)
         assert_eq!(c.added.len(), 1);
         assert_eq!(s.pods.len(), n);
-        assert!(delete_pod(&mut s, "default", "nope", "t").is_err());
-        assert!(scale(&mut s, WorkloadKind::Deployment, "default", "nope", 1, "t").is_err());
+        assert!(delete_pod(&mut s, "default", "nope", t()).is_err());
+        assert!(scale(&mut s, WorkloadKind::Deployment, "default", "nope", 1, t()).is_err());
     }
 }

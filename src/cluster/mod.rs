@@ -25,7 +25,7 @@ mod tests;
 pub(crate) fn seed_for_tests() -> LabState {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/headless-services.yaml");
     let topo = crate::spec::load(&path).expect("seed topology parses");
-    resolve(&topo, "seed.yaml", "2026-01-01T00:00:00Z").expect("seed topology resolves")
+    resolve(&topo, "seed.yaml", "2026-01-01T00:00:00Z".parse().unwrap()).expect("seed topology resolves")
 }
 
 /// Names of the pods whose name starts with `prefix`, in state order, for unit tests.

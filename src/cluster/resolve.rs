@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
+
 use crate::spec::{
     self, ClusterIpSpec, IntOrString, NodeRole, Object, Protocol, ServiceType, SpecError, SpecErrors, Topology,
 };
@@ -18,7 +20,7 @@ use super::system;
 /// The namespaces every cluster has.
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-node-lease", "kube-public", "kube-system"];
 
-pub fn resolve(topo: &Topology, topology_file: &str, now: &str) -> Result<LabState, SpecErrors> {
+pub fn resolve(topo: &Topology, topology_file: &str, now: Timestamp) -> Result<LabState, SpecErrors> {
     let lab = topo.name.value.as_str();
     let networking = networking_state(&topo.networking);
     let nodes = nodes(topo, &networking)?;
@@ -35,7 +37,7 @@ pub fn resolve(topo: &Topology, topology_file: &str, now: &str) -> Result<LabSta
     Ok(LabState {
         name: lab.to_string(),
         topology_file: topology_file.to_string(),
-        created: now.to_string(),
+        created: now,
         networking,
         fabric_netns: names::fabric_netns(lab),
         nodes,
@@ -186,7 +188,12 @@ fn namespaces(objects: &[Object]) -> Vec<String> {
     all
 }
 
-fn place_pods(lab: &str, intents: &[PodIntent], nodes: &[NodeState], now: &str) -> Result<Vec<PodState>, SpecErrors> {
+fn place_pods(
+    lab: &str,
+    intents: &[PodIntent],
+    nodes: &[NodeState],
+    now: Timestamp,
+) -> Result<Vec<PodState>, SpecErrors> {
     let mut pinned = Vec::with_capacity(intents.len());
     let mut errors = Vec::new();
     for p in intents {
@@ -248,7 +255,7 @@ fn place_pods(lab: &str, intents: &[PodIntent], nodes: &[NodeState], now: &str) 
         .collect())
 }
 
-fn pod_state(lab: &str, p: &PodIntent, node: &NodeState, ip: std::net::Ipv4Addr, now: &str) -> PodState {
+fn pod_state(lab: &str, p: &PodIntent, node: &NodeState, ip: std::net::Ipv4Addr, now: Timestamp) -> PodState {
     PodState {
         uid: names::uid(&format!("{lab}/Pod/{}/{}", p.namespace, p.name)),
         netns: names::pod_netns(lab, &p.namespace, &p.name),
@@ -269,11 +276,16 @@ fn pod_state(lab: &str, p: &PodIntent, node: &NodeState, ip: std::net::Ipv4Addr,
         ready: false,
         phase: PodPhase::Pending,
         restarts: 0,
-        created: now.to_string(),
+        created: now,
     }
 }
 
-fn services(lab: &str, topo: &Topology, net: &NetworkingState, now: &str) -> Result<Vec<ServiceState>, SpecErrors> {
+fn services(
+    lab: &str,
+    topo: &Topology,
+    net: &NetworkingState,
+    now: Timestamp,
+) -> Result<Vec<ServiceState>, SpecErrors> {
     let user: Vec<&spec::ServiceObject> = topo
         .objects
         .iter()
@@ -371,7 +383,7 @@ pub(crate) fn user_service(
     lab: &str,
     s: &spec::ServiceObject,
     cluster_ip: Option<std::net::Ipv4Addr>,
-    now: &str,
+    now: Timestamp,
 ) -> ServiceState {
     ServiceState {
         name: s.meta.name.value.clone(),
@@ -399,13 +411,13 @@ pub(crate) fn user_service(
         publish_not_ready_addresses: s.publish_not_ready_addresses,
         session_affinity_client_ip: s.session_affinity_client_ip,
         session_affinity_timeout: s.session_affinity_timeout,
-        created: now.to_string(),
+        created: now,
     }
 }
 
 /// `default/kubernetes` (the apiserver, first address of the range) and
 /// `kube-system/kube-dns` (kubeadm's tenth address), as every kind cluster has them.
-fn builtin_services(lab: &str, net: &NetworkingState, now: &str) -> Vec<ServiceState> {
+fn builtin_services(lab: &str, net: &NetworkingState, now: Timestamp) -> Vec<ServiceState> {
     let port = |name: &str, port: u16, target: u16, protocol: Protocol| ServicePortState {
         name: Some(name.into()),
         port,
@@ -433,7 +445,7 @@ fn builtin_services(lab: &str, net: &NetworkingState, now: &str) -> Vec<ServiceS
             publish_not_ready_addresses: false,
             session_affinity_client_ip: false,
             session_affinity_timeout: 10800,
-            created: now.to_string(),
+            created: now,
         },
         ServiceState {
             name: "kube-dns".into(),
@@ -452,7 +464,7 @@ fn builtin_services(lab: &str, net: &NetworkingState, now: &str) -> Vec<ServiceS
             publish_not_ready_addresses: false,
             session_affinity_client_ip: false,
             session_affinity_timeout: 10800,
-            created: now.to_string(),
+            created: now,
         },
     ]
 }

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use ipnet::Ipv4Net;
+use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::spec::{IntOrString, Probe, Protocol, RestartPolicy, ServiceType};
@@ -19,8 +20,7 @@ pub struct LabState {
     pub name: String,
     /// Absolute path of the topology file it was deployed from.
     pub topology_file: String,
-    /// RFC 3339, UTC.
-    pub created: String,
+    pub created: Timestamp,
     pub networking: NetworkingState,
     /// The lab-private netns holding the fabric bridge.
     pub fabric_netns: String,
@@ -314,8 +314,7 @@ pub struct PodState {
     pub ready: bool,
     pub phase: PodPhase,
     pub restarts: u32,
-    /// RFC 3339, UTC.
-    pub created: String,
+    pub created: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,7 +343,7 @@ pub struct ServiceState {
     pub publish_not_ready_addresses: bool,
     pub session_affinity_client_ip: bool,
     pub session_affinity_timeout: u32,
-    pub created: String,
+    pub created: Timestamp,
 }
 
 impl ServiceState {

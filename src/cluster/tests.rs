@@ -14,7 +14,7 @@ fn seed() -> LabState {
 
 fn lab(yaml: &str) -> Result<LabState, crate::spec::SpecErrors> {
     let topo = crate::spec::load_str("t.yaml", yaml, Path::new("."))?;
-    resolve(&topo, "t.yaml", NOW)
+    resolve(&topo, "t.yaml", NOW.parse().unwrap())
 }
 
 fn pods_of(state: &LabState, prefix: &str) -> Vec<String> {

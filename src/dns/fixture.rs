@@ -13,7 +13,7 @@ pub fn empty_lab(name: &str) -> LabState {
     LabState {
         name: name.to_string(),
         topology_file: format!("/tmp/{name}.yaml"),
-        created: CREATED.to_string(),
+        created: CREATED.parse().expect("valid"),
         networking: NetworkingState {
             node_subnet: "172.18.0.0/16".parse().expect("valid"),
             pod_subnet: "192.168.0.0/16".parse().expect("valid"),
@@ -62,7 +62,7 @@ pub fn service(namespace: &str, name: &str, cluster_ip: Option<Ipv4Addr>, ports:
         publish_not_ready_addresses: false,
         session_affinity_client_ip: false,
         session_affinity_timeout: 10800,
-        created: CREATED.to_string(),
+        created: CREATED.parse().expect("valid"),
     }
 }
 
@@ -123,7 +123,7 @@ pub fn pod(namespace: &str, name: &str, ip: Ipv4Addr) -> PodState {
         ready: true,
         phase: PodPhase::Running,
         restarts: 0,
-        created: CREATED.to_string(),
+        created: CREATED.parse().expect("valid"),
     }
 }
 

@@ -133,7 +133,7 @@ pub fn pod(state: &LabState, pod: &PodState) -> String {
     field(&mut out, 0, "Priority", "0", W);
     field(&mut out, 0, "Service Account", "default", W);
     field(&mut out, 0, "Node", &format!("{}/{node_ip}", pod.node), W);
-    field(&mut out, 0, "Start Time", &pod.created, W);
+    field(&mut out, 0, "Start Time", &pod.created.to_string(), W);
     labels_field(&mut out, "Labels", &pod.labels, W);
     field(&mut out, 0, "Annotations", "<none>", W);
     let phase = if pod.phase.is_initializing() {

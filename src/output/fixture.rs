@@ -2,7 +2,6 @@
 //! (3 kind nodes, 8 pods, the kubernetes service + 3 lab services, 4 EndpointSlices).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cluster::state::*;
 use crate::spec::{IntOrString, Probe, ProbeAction, Protocol, ServiceType};
@@ -15,9 +14,8 @@ pub const W1: &str = "headless-services-worker";
 pub const W2: &str = "headless-services-worker2";
 
 /// Five minutes after the pods were created, ten after the lab was.
-pub fn now() -> SystemTime {
-    // 2026-11-23T11:24:25Z
-    UNIX_EPOCH + Duration::from_secs(1_795_433_065)
+pub fn now() -> jiff::Timestamp {
+    "2026-11-23T11:24:25Z".parse().unwrap()
 }
 
 pub fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -133,7 +131,7 @@ fn pod(p: PodSpec<'_>) -> PodState {
         ready: true,
         phase: PodPhase::Running,
         restarts: 0,
-        created: PODS_CREATED.to_string(),
+        created: PODS_CREATED.parse().unwrap(),
     }
 }
 
@@ -161,7 +159,7 @@ fn service(name: &str, ip: Option<[u8; 4]>, selector: Option<Labels>, ports: Vec
         publish_not_ready_addresses: false,
         session_affinity_client_ip: false,
         session_affinity_timeout: 10800,
-        created: PODS_CREATED.to_string(),
+        created: PODS_CREATED.parse().unwrap(),
     }
 }
 
@@ -230,7 +228,7 @@ pub fn lab() -> LabState {
         vec![svc_port(Some("https"), 443, IntOrString::Int(6443), Protocol::Tcp)],
     );
     kubernetes.labels = labels(&[("component", "apiserver"), ("provider", "kubernetes")]);
-    kubernetes.created = LAB_CREATED.to_string();
+    kubernetes.created = LAB_CREATED.parse().unwrap();
     let http = || vec![svc_port(Some("http"), 80, IntOrString::Int(80), Protocol::Tcp)];
     let services = vec![
         kubernetes,
@@ -312,7 +310,7 @@ pub fn lab() -> LabState {
     LabState {
         name: LAB.to_string(),
         topology_file: "/home/ubuntu/labs/headless-services/topology.yaml".to_string(),
-        created: LAB_CREATED.to_string(),
+        created: LAB_CREATED.parse().unwrap(),
         networking: NetworkingState {
             node_subnet: "172.18.0.0/16".parse().unwrap(),
             pod_subnet: "192.168.0.0/16".parse().unwrap(),

@@ -10,9 +10,9 @@
 //! Object field order does not matter: `-o json` and `-o yaml` both write keys sorted,
 //! as kubectl does (it prints unstructured objects, i.e. Go maps).
 
+use jiff::Timestamp;
 use std::fmt;
 use std::str::FromStr;
-use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
@@ -209,7 +209,7 @@ fn table_or_empty(table: Table) -> String {
 /// `kubectl get pods`: `NAME READY STATUS RESTARTS AGE`, `-o wide` adds `IP NODE
 /// NOMINATED NODE READINESS GATES`, `-A` puts `NAMESPACE` first. READY counts the app
 /// containers (all of them when the pod is ready, none otherwise); STATUS is the phase.
-pub fn pods(state: &LabState, pods: &[&PodState], all_namespaces: bool, format: Format, now: SystemTime) -> String {
+pub fn pods(state: &LabState, pods: &[&PodState], all_namespaces: bool, format: Format, now: Timestamp) -> String {
     match format {
         Format::Table | Format::Wide => {
             let wide = format == Format::Wide;
@@ -229,7 +229,7 @@ pub fn pods(state: &LabState, pods: &[&PodState], all_namespaces: bool, format: 
                     format!("{ready}/{total}"),
                     p.phase.to_string(),
                     p.restarts.to_string(),
-                    age(&p.created, now),
+                    age(p.created, now),
                 ];
                 if wide {
                     row.extend([
@@ -376,7 +376,7 @@ fn container_status(pod: &PodState, c: &ContainerState, restarts: u32) -> Value 
     })
 }
 
-fn condition(kind: &str, ok: bool, since: &str) -> Value {
+fn condition(kind: &str, ok: bool, since: Timestamp) -> Value {
     json!({
         "type": kind,
         "status": if ok { "True" } else { "False" },
@@ -438,10 +438,10 @@ pub fn pod_object(state: &LabState, pod: &PodState) -> Value {
         "qosClass": "BestEffort",
         "startTime": pod.created,
         "conditions": [
-            condition("Initialized", initialized, &pod.created),
-            condition("Ready", pod.ready, &pod.created),
-            condition("ContainersReady", pod.ready, &pod.created),
-            condition("PodScheduled", !pod.node.is_empty(), &pod.created),
+            condition("Initialized", initialized, pod.created),
+            condition("Ready", pod.ready, pod.created),
+            condition("ContainersReady", pod.ready, pod.created),
+            condition("PodScheduled", !pod.node.is_empty(), pod.created),
         ],
         "containerStatuses": pod.containers.iter().enumerate()
             .map(|(i, c)| container_status(pod, c, if i == 0 { pod.restarts } else { 0 }))
@@ -474,7 +474,7 @@ fn node_roles(node: &NodeState) -> &'static str {
 /// EXTERNAL-IP OS-IMAGE KERNEL-VERSION CONTAINER-RUNTIME`, `kernel` being the host's
 /// kernel release (`uname -r`; every node shares the host kernel). Nodes are listed by
 /// name and are as old as the lab.
-pub fn nodes(state: &LabState, format: Format, kernel: &str, now: SystemTime) -> String {
+pub fn nodes(state: &LabState, format: Format, kernel: &str, now: Timestamp) -> String {
     let mut nodes: Vec<&NodeState> = state.nodes.iter().collect();
     nodes.sort_by(|a, b| a.name.cmp(&b.name));
     match format {
@@ -496,7 +496,7 @@ pub fn nodes(state: &LabState, format: Format, kernel: &str, now: SystemTime) ->
                     n.name.clone(),
                     "Ready".to_string(),
                     node_roles(n).to_string(),
-                    age(&state.created, now),
+                    age(state.created, now),
                     KUBELET_VERSION.to_string(),
                 ];
                 if wide {
@@ -630,7 +630,7 @@ pub fn services(
     svcs: &[&ServiceState],
     all_namespaces: bool,
     format: Format,
-    now: SystemTime,
+    now: Timestamp,
 ) -> String {
     match format {
         Format::Table | Format::Wide => {
@@ -650,7 +650,7 @@ pub fn services(
                     cluster_ip(s).unwrap_or_else(|| "<none>".to_string()),
                     external_ip(s),
                     port_string(s),
-                    age(&s.created, now),
+                    age(s.created, now),
                 ];
                 if wide {
                     row.push(format_labels(s.selector.as_ref()));
@@ -759,10 +759,8 @@ fn slice_service<'a>(state: &'a LabState, slice: &EndpointSliceState) -> Option<
 }
 
 /// A slice is as old as its service (the lab, if the service is gone).
-fn slice_created<'a>(state: &'a LabState, slice: &EndpointSliceState) -> &'a str {
-    slice_service(state, slice)
-        .map(|s| s.created.as_str())
-        .unwrap_or(&state.created)
+fn slice_created(state: &LabState, slice: &EndpointSliceState) -> Timestamp {
+    slice_service(state, slice).map_or(state.created, |s| s.created)
 }
 
 /// kubectl's `listWithMoreString`: at most 3 items, then ` + N more...`; `<unset>` when
@@ -788,7 +786,7 @@ pub fn endpointslices(
     slices: &[&EndpointSliceState],
     all_namespaces: bool,
     format: Format,
-    now: SystemTime,
+    now: Timestamp,
 ) -> String {
     match format {
         Format::Table | Format::Wide => {
@@ -939,7 +937,7 @@ pub fn workloads(
     items: &[&WorkloadState],
     all_namespaces: bool,
     format: Format,
-    now: SystemTime,
+    now: Timestamp,
 ) -> String {
     let items: Vec<&WorkloadState> = items.iter().copied().filter(|w| w.kind == kind).collect();
     match format {
@@ -972,7 +970,7 @@ pub fn workloads(
             for w in items {
                 let pods = owned_pods(state, w);
                 let (current, ready) = (pods.len(), pods.iter().filter(|p| p.ready).count());
-                let age = age(&state.created, now);
+                let age = age(state.created, now);
                 let mut row = vec![w.name.clone()];
                 match kind {
                     WorkloadKind::Deployment => row.extend([

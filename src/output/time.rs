@@ -1,22 +1,16 @@
-//! Ages as kubectl prints them (`k8s.io/apimachinery/pkg/util/duration.HumanDuration`)
-//! and a small RFC 3339 parser (no chrono).
+//! Ages as kubectl prints them (`k8s.io/apimachinery/pkg/util/duration.HumanDuration`).
+//! That is kubectl's own rounding rule, not a calendar, so it is written here.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use jiff::Timestamp;
 
 const NANOS_PER_SEC: i128 = 1_000_000_000;
 
-/// kubectl's AGE column: the time elapsed from `created_rfc3339` to `now`, formatted like
-/// `duration.HumanDuration`. A timestamp that does not parse prints `<unknown>`, as kubectl
-/// does for a zero timestamp.
-pub fn age(created_rfc3339: &str, now: SystemTime) -> String {
-    let Some(created) = parse_rfc3339_nanos(created_rfc3339) else {
-        return "<unknown>".to_string();
-    };
-    let now = match now.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_nanos() as i128,
-        Err(e) => -(e.duration().as_nanos() as i128),
-    };
-    human_duration_nanos(now - created)
+/// kubectl's AGE column: the time elapsed from `created` to `now`, formatted like
+/// `duration.HumanDuration`.
+pub fn age(created: Timestamp, now: Timestamp) -> String {
+    human_duration_nanos(now.duration_since(created).as_nanos())
 }
 
 /// `duration.HumanDuration` for a non-negative duration.
@@ -73,150 +67,16 @@ fn human_duration_nanos(d: i128) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
-/// Parses an RFC 3339 timestamp (`2026-11-23T11:19:25Z`, optionally with fractional
-/// seconds and a `±hh:mm` offset) into nanoseconds since the Unix epoch.
-pub(crate) fn parse_rfc3339_nanos(s: &str) -> Option<i128> {
-    let b = s.as_bytes();
-    if b.len() < 20 {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(range)?;
-        if part.bytes().all(|c| c.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
-        }
-    };
-    let year = num(0..4)?;
-    let month = num(5..7)?;
-    let day = num(8..10)?;
-    let hour = num(11..13)?;
-    let minute = num(14..16)?;
-    let second = num(17..19)?;
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut nanos: i128 = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let mut scaled = 0i128;
-        for (i, c) in frac[..digits].bytes().enumerate() {
-            if i < 9 {
-                scaled = scaled * 10 + i128::from(c - b'0');
-            }
-        }
-        for _ in digits..9 {
-            scaled *= 10;
-        }
-        nanos = scaled;
-        rest = &frac[digits..];
-    }
-    let offset_secs: i64 = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let ob = rest.as_bytes();
-            if ob.len() != 6 || ob[3] != b':' {
-                return None;
-            }
-            let sign = match ob[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let oh: i64 = rest[1..3].parse().ok()?;
-            let om: i64 = rest[4..6].parse().ok()?;
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            sign * (oh * 3600 + om * 60)
-        }
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
-    Some(i128::from(secs) * NANOS_PER_SEC + nanos)
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if is_leap(y) => 29,
-        _ => 28,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const T0: &str = "2026-11-23T11:19:25Z";
-
-    fn at(offset_secs: i64) -> SystemTime {
-        let base = parse_rfc3339_nanos(T0).unwrap();
-        let t = base + i128::from(offset_secs) * NANOS_PER_SEC;
-        UNIX_EPOCH + Duration::from_nanos(t as u64)
+    fn t0() -> Timestamp {
+        "2026-11-23T11:19:25Z".parse().unwrap()
     }
 
-    #[test]
-    fn parses_rfc3339_utc() {
-        assert_eq!(parse_rfc3339_nanos("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_rfc3339_nanos("2026-11-23T11:19:25Z"),
-            Some(1_795_432_765 * NANOS_PER_SEC)
-        );
-        // Leap day, fractional seconds, offsets.
-        assert_eq!(
-            parse_rfc3339_nanos("2024-02-29T00:00:00.5Z"),
-            Some(1_709_164_800 * NANOS_PER_SEC + 500_000_000)
-        );
-        assert_eq!(
-            parse_rfc3339_nanos("2026-11-23T12:19:25+01:00"),
-            parse_rfc3339_nanos(T0)
-        );
-        for bad in [
-            "",
-            "2026-11-23",
-            "2026-13-01T00:00:00Z",
-            "2025-02-29T00:00:00Z",
-            "2026-11-23T11:19:25",
-            "2026-11-23T11:19:25+0100",
-            "2026-11-23T11:19:25.Z",
-            "20a6-11-23T11:19:25Z",
-        ] {
-            assert_eq!(parse_rfc3339_nanos(bad), None, "{bad:?}");
-        }
+    fn at(offset_secs: i64) -> Timestamp {
+        t0() + jiff::SignedDuration::from_secs(offset_secs)
     }
 
     #[test]
@@ -253,23 +113,17 @@ mod tests {
             (9 * 365 * 86_400 + 86_400, "9y"),
         ];
         for &(secs, want) in cases {
-            assert_eq!(age(T0, at(secs)), want, "{secs}s");
+            assert_eq!(age(t0(), at(secs)), want, "{secs}s");
         }
     }
 
     #[test]
     fn sub_second_skew_is_truncated_like_go() {
-        let created = parse_rfc3339_nanos(T0).unwrap();
-        let now = |n: i128| UNIX_EPOCH + Duration::from_nanos((created + n) as u64);
-        assert_eq!(age(T0, now(1_999_999_999)), "1s");
+        let now = |n: i64| t0() + jiff::SignedDuration::from_nanos(n);
+        assert_eq!(age(t0(), now(1_999_999_999)), "1s");
         // 1.5s in the future: int(-1.5) == -1, still "now".
-        assert_eq!(age(T0, now(-1_500_000_000)), "0s");
-        assert_eq!(age(T0, now(-2_000_000_000)), "<invalid>");
-    }
-
-    #[test]
-    fn unparsable_timestamp_is_unknown() {
-        assert_eq!(age("yesterday", SystemTime::now()), "<unknown>");
+        assert_eq!(age(t0(), now(-1_500_000_000)), "0s");
+        assert_eq!(age(t0(), now(-2_000_000_000)), "<invalid>");
     }
 
     #[test]

@@ -612,7 +612,8 @@ pub(crate) mod tests {
             "/topologies/headless-services.yaml"
         ));
         let topo = crate::spec::load(path).unwrap();
-        let mut state = crate::cluster::resolve(&topo, "headless-services.yaml", "2024-01-01T00:00:00Z").unwrap();
+        let mut state =
+            crate::cluster::resolve(&topo, "headless-services.yaml", "2024-01-01T00:00:00Z".parse().unwrap()).unwrap();
         // Pods start Pending; mark them Ready as the kubelet would once they run.
         for p in &mut state.pods {
             p.ready = true;

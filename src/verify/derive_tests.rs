@@ -7,7 +7,8 @@ use crate::cluster::state::LabState;
 fn seed() -> LabState {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
     let topo = crate::spec::load(&dir.join("headless-services.yaml")).expect("the seed topology parses");
-    let mut lab = crate::cluster::resolve(&topo, "headless-services.yaml", "2026-01-01T00:00:00Z").expect("resolves");
+    let mut lab = crate::cluster::resolve(&topo, "headless-services.yaml", "2026-01-01T00:00:00Z".parse().unwrap())
+        .expect("resolves");
     for pod in &mut lab.pods {
         pod.ready = true;
     }
