@@ -54,7 +54,7 @@ pub fn delete_pod(state: &mut LabState, ns: &str, name: &str, now: Timestamp) ->
         bail!("pods {name:?} not found in namespace {ns:?}");
     };
     let pod = state.pods.remove(index);
-    let owner = owning_workload(state, &pod).cloned();
+    let owner = state.owner_of(&pod).cloned();
     let mut changes = PodChanges {
         added: Vec::new(),
         removed: vec![pod],
@@ -80,10 +80,7 @@ pub fn remove_workload(state: &mut LabState, kind: WorkloadKind, ns: &str, name:
         .iter()
         .position(|w| w.kind == kind && w.namespace == ns && w.name == name)?;
     let w = state.workloads.remove(index);
-    let (gone, kept): (Vec<PodState>, Vec<PodState>) = state
-        .pods
-        .drain(..)
-        .partition(|p| p.namespace == w.namespace && p.owner.as_ref().is_some_and(|o| owned_by(&w, o)));
+    let (gone, kept): (Vec<PodState>, Vec<PodState>) = state.pods.drain(..).partition(|p| w.owns(p));
     state.pods = kept;
     Some(gone)
 }
@@ -134,27 +131,6 @@ pub fn new_bare_pod(state: &LabState, intent: &super::controllers::PodIntent, no
         restarts: 0,
         created: now,
     })
-}
-
-fn owning_workload<'a>(state: &'a LabState, pod: &PodState) -> Option<&'a WorkloadState> {
-    let owner = pod.owner.as_ref()?;
-    state
-        .workloads
-        .iter()
-        .find(|w| w.namespace == pod.namespace && owned_by(w, owner))
-}
-
-fn owned_by(w: &WorkloadState, owner: &OwnerRef) -> bool {
-    match w.kind {
-        WorkloadKind::Deployment => {
-            owner.kind == OwnerKind::ReplicaSet
-                && w.template_hash
-                    .as_ref()
-                    .is_some_and(|h| owner.name == format!("{}-{h}", w.name))
-        }
-        WorkloadKind::StatefulSet => owner.kind == OwnerKind::StatefulSet && owner.name == w.name,
-        WorkloadKind::DaemonSet => owner.kind == OwnerKind::DaemonSet && owner.name == w.name,
-    }
 }
 
 /// Brings the workload's pods to its replica count.
@@ -208,8 +184,7 @@ fn reconcile(state: &mut LabState, w: &WorkloadState, now: Timestamp) -> Result<
 }
 
 fn pod_of(state: &LabState, i: usize, w: &WorkloadState) -> bool {
-    let p = &state.pods[i];
-    p.namespace == w.namespace && p.owner.as_ref().is_some_and(|o| owned_by(w, o))
+    w.owns(&state.pods[i])
 }
 
 fn ordinal(pod: &str, sts: &str) -> u32 {
@@ -325,10 +300,7 @@ fn pick_node(state: &LabState, w: &WorkloadState) -> Result<usize> {
         .min_by_key(|&n| {
             let node = &state.nodes[n].name;
             let on_node = state.pods.iter().filter(|p| &p.node == node);
-            let same = on_node
-                .clone()
-                .filter(|p| p.namespace == w.namespace && p.owner.as_ref().is_some_and(|o| owned_by(w, o)))
-                .count();
+            let same = on_node.clone().filter(|p| w.owns(p)).count();
             (same, on_node.count(), state.nodes[n].role == Role::ControlPlane, n)
         })
         .ok_or_else(|| anyhow::anyhow!("every node's pod block is full"))

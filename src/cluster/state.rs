@@ -116,6 +116,37 @@ pub struct WorkloadState {
     pub template: PodTemplateState,
 }
 
+impl WorkloadState {
+    /// Whether the workload controls `pod`: same namespace and an owner reference to it.
+    /// Deployment pods are owned by the ReplicaSet `<deployment>-<pod-template-hash>`
+    /// (the Deployment controller's naming, `deployment/util.go`); lab states written
+    /// before ReplicaSets were modelled name the Deployment itself, or keep no template
+    /// hash, in which case any `<deployment>-<hash>` ReplicaSet is this Deployment's.
+    pub fn owns(&self, pod: &PodState) -> bool {
+        let Some(owner) = pod.owner.as_ref().filter(|_| pod.namespace == self.namespace) else {
+            return false;
+        };
+        if owner.kind == OwnerKind::from(self.kind) {
+            return owner.name == self.name;
+        }
+        self.kind == WorkloadKind::Deployment
+            && owner.kind == OwnerKind::ReplicaSet
+            && match &self.template_hash {
+                Some(hash) => {
+                    owner
+                        .name
+                        .strip_prefix(self.name.as_str())
+                        .and_then(|r| r.strip_prefix('-'))
+                        == Some(hash)
+                }
+                None => owner
+                    .name
+                    .rsplit_once('-')
+                    .is_some_and(|(deployment, _)| deployment == self.name),
+            }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodTemplateState {
@@ -389,6 +420,22 @@ impl LabState {
         self.pods.iter().find(|p| p.namespace == namespace && p.name == name)
     }
 
+    pub fn workload(&self, kind: WorkloadKind, namespace: &str, name: &str) -> Option<&WorkloadState> {
+        self.workloads
+            .iter()
+            .find(|w| w.kind == kind && w.namespace == namespace && w.name == name)
+    }
+
+    /// The pods `w` owns (see [`WorkloadState::owns`]), in state order.
+    pub fn pods_of<'a>(&'a self, w: &'a WorkloadState) -> impl Iterator<Item = &'a PodState> + 'a {
+        self.pods.iter().filter(move |p| w.owns(p))
+    }
+
+    /// The workload that owns `pod`, if any.
+    pub fn owner_of(&self, pod: &PodState) -> Option<&WorkloadState> {
+        self.workloads.iter().find(|w| w.owns(pod))
+    }
+
     /// Every netns the lab owns, in creation order (fabric, nodes, pods).
     pub fn all_netns(&self) -> Vec<String> {
         let mut names = vec![self.fabric_netns.clone()];
@@ -419,6 +466,60 @@ mod tests {
         assert_eq!(state.pods[7].restart_policy, RestartPolicy::Never);
         let written = serde_json::to_vec_pretty(&state).unwrap();
         assert_eq!(String::from_utf8(written).unwrap(), saved);
+    }
+
+    fn names<'a>(pods: impl Iterator<Item = &'a PodState>) -> Vec<&'a str> {
+        pods.map(|p| p.name.as_str()).collect()
+    }
+
+    #[test]
+    fn workloads_own_their_pods_deployments_through_their_replicaset() {
+        let mut lab = crate::cluster::seed_for_tests();
+        let deploy = lab
+            .workload(WorkloadKind::Deployment, "default", "nginx-deployment")
+            .unwrap()
+            .clone();
+        let sts = lab
+            .workload(WorkloadKind::StatefulSet, "default", "redis")
+            .unwrap()
+            .clone();
+        let ds = lab
+            .workload(WorkloadKind::DaemonSet, "default", "multitool")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            names(lab.pods_of(&deploy)),
+            ["nginx-deployment-mhcgjsqjgm-95qjp", "nginx-deployment-mhcgjsqjgm-c8pnb"]
+        );
+        assert_eq!(names(lab.pods_of(&sts)), ["redis-0", "redis-1", "redis-2"]);
+        assert_eq!(lab.pods_of(&ds).count(), lab.nodes.len());
+        let redis0 = lab.pod("default", "redis-0").unwrap();
+        assert_eq!(lab.owner_of(redis0).map(|w| w.name.as_str()), Some("redis"));
+
+        // The same owner in another namespace is another workload's.
+        let mut elsewhere = redis0.clone();
+        elsewhere.namespace = "other".into();
+        assert!(!sts.owns(&elsewhere));
+        // A ReplicaSet of an older template is not the current one.
+        let mut stale = lab.pods_of(&deploy).next().unwrap().clone();
+        stale.owner.as_mut().unwrap().name = "nginx-deployment-0ld0ld0ld".into();
+        assert!(!deploy.owns(&stale));
+
+        // Older states: the Deployment itself as owner, or no template hash kept.
+        for p in &mut lab.pods {
+            if p.name.starts_with("nginx-deployment-") && p.name.ends_with("95qjp") {
+                p.owner = Some(OwnerRef {
+                    kind: OwnerKind::Deployment,
+                    name: "nginx-deployment".into(),
+                });
+            }
+        }
+        assert_eq!(lab.pods_of(&deploy).count(), 2);
+        let mut no_hash = deploy.clone();
+        no_hash.template_hash = None;
+        assert_eq!(lab.pods_of(&no_hash).count(), 2);
+        no_hash.name = "nginx".into();
+        assert_eq!(lab.pods_of(&no_hash).count(), 0);
     }
 
     #[test]

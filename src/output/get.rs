@@ -900,28 +900,6 @@ pub fn endpointslice_object(state: &LabState, slice: &EndpointSliceState) -> Val
 // ---------------------------------------------------------------------------------------
 // Workloads (Deployments, StatefulSets, DaemonSets)
 
-/// The pods a workload owns. Deployment pods are owned by the ReplicaSet
-/// `<deployment>-<pod-template-hash>` (or, in older states, by the Deployment itself).
-pub fn owned_pods<'a>(state: &'a LabState, w: &WorkloadState) -> Vec<&'a PodState> {
-    state
-        .pods
-        .iter()
-        .filter(|p| p.namespace == w.namespace)
-        .filter(|p| {
-            let Some(o) = &p.owner else { return false };
-            if o.kind == OwnerKind::from(w.kind) {
-                return o.name == w.name;
-            }
-            w.kind == WorkloadKind::Deployment
-                && o.kind == OwnerKind::ReplicaSet
-                && match &w.template_hash {
-                    Some(hash) => o.name == format!("{}-{hash}", w.name),
-                    None => o.name.rsplit_once('-').is_some_and(|(d, _)| d == w.name),
-                }
-        })
-        .collect()
-}
-
 /// `kubectl get deployments|statefulsets|daemonsets` for workloads of one `kind` (items
 /// of other kinds are skipped):
 /// - Deployment: `NAME READY UP-TO-DATE AVAILABLE AGE`, wide adds `CONTAINERS IMAGES SELECTOR`;
@@ -968,7 +946,7 @@ pub fn workloads(
             }
             let mut t = Table::new(header);
             for w in items {
-                let pods = owned_pods(state, w);
+                let pods: Vec<&PodState> = state.pods_of(w).collect();
                 let (current, ready) = (pods.len(), pods.iter().filter(|p| p.ready).count());
                 let age = age(state.created, now);
                 let mut row = vec![w.name.clone()];
@@ -1060,7 +1038,7 @@ pub fn workload_object(state: &LabState, w: &WorkloadState) -> Value {
         spec["serviceName"] = svc.clone().into();
     }
 
-    let pods = owned_pods(state, w);
+    let pods: Vec<&PodState> = state.pods_of(w).collect();
     let (current, ready) = (pods.len(), pods.iter().filter(|p| p.ready).count());
     let mut status = json!({"observedGeneration": 1});
     match w.kind {
@@ -1869,6 +1847,6 @@ mod tests {
             fixture::now(),
         );
         assert_eq!(yaml_round_trip(&yaml), serde_json::from_str::<Value>(&json).unwrap());
-        assert_eq!(owned_pods(&state, &state.workloads[1]).len(), 2);
+        assert_eq!(state.pods_of(&state.workloads[1]).count(), 2);
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use crate::cluster::images::{Launch, launch};
-use crate::cluster::state::{CheckState, EndpointState, LabState, PodState, ServiceState};
+use crate::cluster::state::{CheckState, EndpointState, LabState, PodState, ServiceState, WorkloadKind};
 use crate::spec::{Protocol, ServiceType};
 
 /// Where a command runs.
@@ -581,16 +581,16 @@ pub fn resolve_target(lab: &LabState, target: &str, namespace: &str) -> Result<P
             return resolve_target(lab, name, namespace);
         }
         let kind = match kind.as_str() {
-            "deployment" | "deploy" | "deployments" => "Deployment",
-            "statefulset" | "sts" | "statefulsets" => "StatefulSet",
-            "daemonset" | "ds" | "daemonsets" => "DaemonSet",
+            "deployment" | "deploy" | "deployments" => WorkloadKind::Deployment,
+            "statefulset" | "sts" | "statefulsets" => WorkloadKind::StatefulSet,
+            "daemonset" | "ds" | "daemonsets" => WorkloadKind::DaemonSet,
             other => return Err(format!("unknown kind {other:?} in {target:?}")),
         };
         let mut pods: Vec<&PodState> = lab
-            .pods
-            .iter()
-            .filter(|p| p.namespace == namespace && p.owner.as_ref().is_some_and(|o| owned_by(lab, o, kind, name)))
-            .collect();
+            .workload(kind, namespace, name)
+            .map(|w| lab.pods_of(w).collect())
+            .unwrap_or_default();
+        let kind = kind.as_str();
         pods.sort_by_key(|p| (!p.ready, p.name.clone()));
         return pods
             .first()
@@ -606,22 +606,6 @@ pub fn resolve_target(lab: &LabState, target: &str, namespace: &str) -> Result<P
             name: p.name.clone(),
         })
         .ok_or_else(|| format!("no pod {namespace}/{target} and no node {target}"))
-}
-
-/// Deployment pods are owned by their ReplicaSet (`<deploy>-<hash>`), the others directly.
-fn owned_by(lab: &LabState, owner: &crate::cluster::state::OwnerRef, kind: &str, name: &str) -> bool {
-    if owner.kind.as_str() == kind && owner.name == name {
-        return true;
-    }
-    kind == "Deployment"
-        && owner.kind == crate::cluster::state::OwnerKind::ReplicaSet
-        && lab.workloads.iter().any(|w| {
-            w.kind.as_str() == "Deployment"
-                && w.name == name
-                && w.template_hash
-                    .as_ref()
-                    .is_some_and(|h| owner.name == format!("{name}-{h}"))
-        })
 }
 
 fn topology_check(lab: &LabState, c: &CheckState) -> Check {
