@@ -1,10 +1,9 @@
+use anyhow::{Result, bail};
 use jiff::Timestamp;
 
-use anyhow::{Result, bail};
-use serde_json::Value;
-
-use crate::cluster::state::{LabState, Labels, NodeState, Role, WorkloadKind};
-use crate::output::get::{self as printer, Format};
+use crate::cluster::labels;
+use crate::cluster::state::{Labels, WorkloadKind};
+use crate::output::get::{self as printer, ApiObject, Context, Format, Resource};
 use crate::store::Store;
 
 use super::labs;
@@ -78,12 +77,21 @@ pub fn run(args: Args) -> Result<i32> {
         all: args.all_namespaces,
         names: &names,
         selector: &selector,
+        format,
+        jsonpath: jsonpath.as_deref(),
     };
-    let (text, found, missing) = render(&state, kind, &scope, format);
-    match &jsonpath {
-        Some(t) => print!("{}", super::jsonpath::render(t, &serde_json::from_str(&text)?)?),
-        None => print!("{text}"),
-    }
+    let kernel = if kind == Kind::Nodes {
+        kernel_release()
+    } else {
+        String::new()
+    };
+    let cx = Context {
+        state: &state,
+        now: Timestamp::now(),
+        kernel: &kernel,
+    };
+    let Listed { text, found, missing } = list(&cx, kind, &scope)?;
+    print!("{text}");
     for name in &missing {
         eprintln!(
             "Error from server (NotFound): {} {name:?} not found",
@@ -104,6 +112,8 @@ struct Scope<'a> {
     all: bool,
     names: &'a [String],
     selector: &'a Selector,
+    format: Format,
+    jsonpath: Option<&'a str>,
 }
 
 impl Scope<'_> {
@@ -135,118 +145,61 @@ fn resource_noun(kind: Kind) -> &'static str {
     }
 }
 
-/// (text for stdout, objects found, names asked for but not found)
-fn render(state: &LabState, kind: Kind, scope: &Scope, format: Format) -> (String, usize, Vec<String>) {
-    let now = Timestamp::now();
-    let single = scope.names.len() == 1 && matches!(format, Format::Yaml | Format::Json);
-    let one = |objects: Vec<Value>| -> String {
-        match objects.as_slice() {
-            [only] if single => printer::render_value(only, format),
-            _ => printer::render_value(&printer::list(objects), format),
-        }
-    };
+/// What `get` prints on stdout, how many objects it found, and the names asked for but
+/// not found.
+struct Listed {
+    text: String,
+    found: usize,
+    missing: Vec<String>,
+}
+
+fn list(cx: &Context, kind: Kind, scope: &Scope) -> Result<Listed> {
+    let state = cx.state;
     match kind {
-        Kind::Pods => {
-            let mut pods: Vec<_> = state
-                .pods
-                .iter()
-                .filter(|p| scope.wants(Some(&p.namespace), &p.name, &p.labels))
-                .collect();
-            printer::sort_like_api(&mut pods);
-            let missing = scope.missing(pods.iter().map(|p| p.name.as_str()));
-            let text = match format {
-                Format::Yaml | Format::Json => one(pods.iter().map(|p| printer::pod_object(state, p)).collect()),
-                _ => printer::pods(state, &pods, scope.all, format, now),
-            };
-            (text, pods.len(), missing)
-        }
-        Kind::Nodes => {
-            let kernel = kernel_release();
-            let nodes: Vec<&NodeState> = state
-                .nodes
-                .iter()
-                .filter(|n| scope.wants(None, &n.name, &node_labels(n)))
-                .collect();
-            let missing = scope.missing(nodes.iter().map(|n| n.name.as_str()));
-            let text = match format {
-                Format::Yaml | Format::Json => {
-                    one(nodes.iter().map(|n| printer::node_object(state, n, &kernel)).collect())
-                }
-                _ => {
-                    let mut subset = state.clone();
-                    subset.nodes = nodes.iter().map(|n| (*n).clone()).collect();
-                    printer::nodes(&subset, format, &kernel, now)
-                }
-            };
-            (text, nodes.len(), missing)
-        }
-        Kind::Services => {
-            let mut svcs: Vec<_> = state
-                .services
-                .iter()
-                .filter(|s| scope.wants(Some(&s.namespace), &s.name, &s.labels))
-                .collect();
-            printer::sort_like_api(&mut svcs);
-            let missing = scope.missing(svcs.iter().map(|s| s.name.as_str()));
-            let text = match format {
-                Format::Yaml | Format::Json => one(svcs.iter().map(|s| printer::service_object(s)).collect()),
-                _ => printer::services(state, &svcs, scope.all, format, now),
-            };
-            (text, svcs.len(), missing)
-        }
-        Kind::EndpointSlices => {
-            let mut slices: Vec<_> = state
-                .endpoint_slices
-                .iter()
-                .filter(|e| scope.wants(Some(&e.namespace), &e.name, &slice_labels(&e.service)))
-                .collect();
-            printer::sort_like_api(&mut slices);
-            let missing = scope.missing(slices.iter().map(|e| e.name.as_str()));
-            let text = match format {
-                Format::Yaml | Format::Json => {
-                    one(slices.iter().map(|e| printer::endpointslice_object(state, e)).collect())
-                }
-                _ => printer::endpointslices(state, &slices, scope.all, format, now),
-            };
-            (text, slices.len(), missing)
-        }
-        Kind::Workloads(wk) => {
-            let mut items: Vec<_> = state
-                .workloads
-                .iter()
-                .filter(|w| w.kind == wk && scope.wants(Some(&w.namespace), &w.name, &w.labels))
-                .collect();
-            printer::sort_like_api(&mut items);
-            let missing = scope.missing(items.iter().map(|w| w.name.as_str()));
-            let text = match format {
-                Format::Yaml | Format::Json => one(items.iter().map(|w| printer::workload_object(state, w)).collect()),
-                _ => printer::workloads(state, wk, &items, scope.all, format, now),
-            };
-            (text, items.len(), missing)
-        }
+        Kind::Pods => show(&printer::Pods, cx, scope, &state.pods, |p| {
+            scope.wants(Some(&p.namespace), &p.name, &p.labels)
+        }),
+        Kind::Nodes => show(&printer::Nodes, cx, scope, &state.nodes, |n| {
+            scope.wants(None, &n.name, &labels::node(n))
+        }),
+        Kind::Services => show(&printer::Services, cx, scope, &state.services, |s| {
+            scope.wants(Some(&s.namespace), &s.name, &s.labels)
+        }),
+        Kind::EndpointSlices => show(&printer::EndpointSlices, cx, scope, &state.endpoint_slices, |e| {
+            let labels = labels::endpoint_slice(e, state.service_of(e));
+            scope.wants(Some(&e.namespace), &e.name, &labels)
+        }),
+        Kind::Workloads(wk) => show(&printer::Workloads(wk), cx, scope, &state.workloads, |w| {
+            w.kind == wk && scope.wants(Some(&w.namespace), &w.name, &w.labels)
+        }),
     }
 }
 
-/// The labels kubelet and kubeadm put on a node.
-fn node_labels(n: &NodeState) -> Labels {
-    let mut l = Labels::new();
-    l.insert("kubernetes.io/hostname".into(), n.name.clone());
-    l.insert("kubernetes.io/os".into(), "linux".into());
-    if n.role == Role::ControlPlane {
-        l.insert("node-role.kubernetes.io/control-plane".into(), String::new());
-    }
-    l
-}
-
-/// The labels the EndpointSlice controller puts on a slice.
-fn slice_labels(service: &str) -> Labels {
-    let mut l = Labels::new();
-    l.insert("kubernetes.io/service-name".into(), service.to_string());
-    l.insert(
-        "endpointslice.kubernetes.io/managed-by".into(),
-        "endpointslice-controller.k8s.io".into(),
-    );
-    l
+/// The objects of one kind that `scope` wants, sorted as the API server lists them, in
+/// the format asked for. A jsonpath template is evaluated on the objects themselves.
+fn show<R: Resource>(
+    r: &R,
+    cx: &Context,
+    scope: &Scope,
+    all: &[R::State],
+    wanted: impl Fn(&R::State) -> bool,
+) -> Result<Listed> {
+    let mut items: Vec<&R::State> = all.iter().filter(|i| wanted(i)).collect();
+    printer::sort_like_api(&mut items);
+    let missing = scope.missing(items.iter().map(|i| i.name()));
+    let single = scope.names.len() == 1;
+    let text = match (scope.jsonpath, scope.format) {
+        (Some(template), _) => super::jsonpath::render(template, &printer::objects(r, cx, &items, single))?,
+        (None, Format::Yaml | Format::Json) => {
+            printer::render_value(&printer::objects(r, cx, &items, single), scope.format)
+        }
+        (None, format) => printer::render(r, cx, &items, format, scope.all),
+    };
+    Ok(Listed {
+        text,
+        found: items.len(),
+        missing,
+    })
 }
 
 fn kernel_release() -> String {

@@ -5,6 +5,7 @@ pub mod controllers;
 pub mod endpoints;
 pub mod images;
 pub mod ipam;
+pub mod labels;
 pub mod live;
 pub mod names;
 pub mod netplan;

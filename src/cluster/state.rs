@@ -426,6 +426,13 @@ impl LabState {
             .find(|w| w.kind == kind && w.namespace == namespace && w.name == name)
     }
 
+    /// The Service an EndpointSlice belongs to.
+    pub fn service_of(&self, slice: &EndpointSliceState) -> Option<&ServiceState> {
+        self.services
+            .iter()
+            .find(|s| s.namespace == slice.namespace && s.name == slice.service)
+    }
+
     /// The pods `w` owns (see [`WorkloadState::owns`]), in state order.
     pub fn pods_of<'a>(&'a self, w: &'a WorkloadState) -> impl Iterator<Item = &'a PodState> + 'a {
         self.pods.iter().filter(move |p| w.owns(p))
