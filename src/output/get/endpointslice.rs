@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::{Column, Context, Resource, labels_value};
+use super::{Column, Context, Resource, columns, labels_value};
 use crate::cluster::labels;
 use crate::cluster::state::{EndpointSliceState, LabState};
 use crate::output::time::age;
@@ -17,13 +17,7 @@ impl Resource for EndpointSlices {
     type State = EndpointSliceState;
 
     fn columns(&self) -> Vec<Column> {
-        vec![
-            Column::new("NAME"),
-            Column::new("ADDRESSTYPE"),
-            Column::new("PORTS"),
-            Column::new("ENDPOINTS"),
-            Column::new("AGE"),
-        ]
+        columns(&["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], &[])
     }
 
     fn row(&self, cx: &Context, s: &EndpointSliceState) -> Vec<String> {

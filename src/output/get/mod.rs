@@ -68,14 +68,14 @@ pub struct Column {
     pub wide: bool,
 }
 
-impl Column {
-    pub const fn new(name: &'static str) -> Column {
-        Column { name, wide: false }
-    }
-
-    pub const fn wide(name: &'static str) -> Column {
-        Column { name, wide: true }
-    }
+/// The columns `shown`, then the `-o wide` ones.
+pub fn columns(shown: &[&'static str], wide: &[&'static str]) -> Vec<Column> {
+    let column = |wide| move |&name| Column { name, wide };
+    shown
+        .iter()
+        .map(column(false))
+        .chain(wide.iter().map(column(true)))
+        .collect()
 }
 
 /// What printing needs besides the object: the lab it is in, the time AGE is measured
@@ -281,6 +281,21 @@ fn format_labels(labels: Option<&Labels>) -> String {
         .map(|l| l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
         .unwrap_or_default();
     none_if_empty(joined)
+}
+
+/// `metadata` of a namespaced object: name, namespace, uid, creationTimestamp, and its
+/// labels unless there are none (`omitempty`).
+fn object_meta(name: &str, namespace: &str, uid: &str, created: Timestamp, labels: &Labels) -> Value {
+    let mut metadata = json!({
+        "name": name,
+        "namespace": namespace,
+        "uid": uid,
+        "creationTimestamp": created,
+    });
+    if !labels.is_empty() {
+        metadata["labels"] = labels_value(labels);
+    }
+    metadata
 }
 
 fn labels_value(labels: &Labels) -> Value {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Column, Context, Resource, labels_value, none_if_empty};
+use super::{Column, Context, Resource, columns, labels_value, none_if_empty};
 use crate::cluster::labels;
 use crate::cluster::state::{NodeState, Role};
 use crate::output::time::age;
@@ -32,18 +32,16 @@ impl Resource for Nodes {
     const NAMESPACED: bool = false;
 
     fn columns(&self) -> Vec<Column> {
-        vec![
-            Column::new("NAME"),
-            Column::new("STATUS"),
-            Column::new("ROLES"),
-            Column::new("AGE"),
-            Column::new("VERSION"),
-            Column::wide("INTERNAL-IP"),
-            Column::wide("EXTERNAL-IP"),
-            Column::wide("OS-IMAGE"),
-            Column::wide("KERNEL-VERSION"),
-            Column::wide("CONTAINER-RUNTIME"),
-        ]
+        columns(
+            &["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
+            &[
+                "INTERNAL-IP",
+                "EXTERNAL-IP",
+                "OS-IMAGE",
+                "KERNEL-VERSION",
+                "CONTAINER-RUNTIME",
+            ],
+        )
     }
 
     fn row(&self, cx: &Context, n: &NodeState) -> Vec<String> {

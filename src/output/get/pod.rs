@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::{Column, Context, Resource, labels_value, none_if_empty};
+use super::{Column, Context, Resource, columns, none_if_empty, object_meta};
 use crate::cluster::state::{ContainerState, LabState, OwnerKind, PodPhase, PodState, WorkloadKind};
 use crate::output::time::age;
 use crate::spec::{IntOrString, Probe, ProbeAction};
@@ -17,17 +17,10 @@ impl Resource for Pods {
     type State = PodState;
 
     fn columns(&self) -> Vec<Column> {
-        vec![
-            Column::new("NAME"),
-            Column::new("READY"),
-            Column::new("STATUS"),
-            Column::new("RESTARTS"),
-            Column::new("AGE"),
-            Column::wide("IP"),
-            Column::wide("NODE"),
-            Column::wide("NOMINATED NODE"),
-            Column::wide("READINESS GATES"),
-        ]
+        columns(
+            &["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+            &["IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
+        )
     }
 
     fn row(&self, cx: &Context, p: &PodState) -> Vec<String> {
@@ -187,15 +180,7 @@ fn condition(kind: &str, ok: bool, since: Timestamp) -> Value {
 /// A Pod as `kubectl get pod <name> -o json` shows it. The lab keeps one restart count
 /// per pod: it is reported on the first container.
 fn pod_object(state: &LabState, pod: &PodState) -> Value {
-    let mut metadata = json!({
-        "name": pod.name,
-        "namespace": pod.namespace,
-        "uid": pod.uid,
-        "creationTimestamp": pod.created,
-    });
-    if !pod.labels.is_empty() {
-        metadata["labels"] = labels_value(&pod.labels);
-    }
+    let mut metadata = object_meta(&pod.name, &pod.namespace, &pod.uid, pod.created, &pod.labels);
     if let Some((owner, generate_name)) = pod_owner(state, pod) {
         metadata["ownerReferences"] = json!([owner]);
         if let Some(g) = generate_name {

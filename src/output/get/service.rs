@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::pod::int_or_string;
-use super::{Column, Context, Resource, format_labels, labels_value, none_if_empty};
+use super::{Column, Context, Resource, columns, format_labels, labels_value, none_if_empty, object_meta};
 use crate::cluster::state::ServiceState;
 use crate::output::time::age;
 use crate::spec::ServiceType;
@@ -16,15 +16,10 @@ impl Resource for Services {
     type State = ServiceState;
 
     fn columns(&self) -> Vec<Column> {
-        vec![
-            Column::new("NAME"),
-            Column::new("TYPE"),
-            Column::new("CLUSTER-IP"),
-            Column::new("EXTERNAL-IP"),
-            Column::new("PORT(S)"),
-            Column::new("AGE"),
-            Column::wide("SELECTOR"),
-        ]
+        columns(
+            &["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
+            &["SELECTOR"],
+        )
     }
 
     fn row(&self, cx: &Context, s: &ServiceState) -> Vec<String> {
@@ -87,15 +82,7 @@ fn port_string(svc: &ServiceState) -> String {
 
 /// A Service as `kubectl get service <name> -o json` shows it.
 fn service_object(svc: &ServiceState) -> Value {
-    let mut metadata = json!({
-        "name": svc.name,
-        "namespace": svc.namespace,
-        "uid": svc.uid,
-        "creationTimestamp": svc.created,
-    });
-    if !svc.labels.is_empty() {
-        metadata["labels"] = labels_value(&svc.labels);
-    }
+    let metadata = object_meta(&svc.name, &svc.namespace, &svc.uid, svc.created, &svc.labels);
     let mut spec = Map::new();
     spec.insert("type".into(), service_type_str(svc.service_type).into());
     spec.insert(

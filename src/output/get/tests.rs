@@ -564,25 +564,20 @@ fn deployment_pods_are_owned_by_their_replicaset() {
             });
         }
     }
-    let p = pod_object(
-        &state,
-        state.pod("default", "nginx-deployment-55d7bb4b86-xqh9d").unwrap(),
-    );
-    assert_eq!(
-        p["metadata"]["ownerReferences"][0]["name"],
-        "nginx-deployment-55d7bb4b86"
-    );
-    assert_eq!(p["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
+    let owner_of = |state: &LabState| {
+        let p = pod_object(
+            state,
+            state.pod("default", "nginx-deployment-55d7bb4b86-xqh9d").unwrap(),
+        );
+        p["metadata"]["ownerReferences"][0].clone()
+    };
+    let owner = owner_of(&state);
+    assert_eq!(owner["name"], "nginx-deployment-55d7bb4b86");
+    assert_eq!(owner["kind"], "ReplicaSet");
     state.workloads.clear();
-    let p = pod_object(
-        &state,
-        state.pod("default", "nginx-deployment-55d7bb4b86-xqh9d").unwrap(),
-    );
-    assert_eq!(
-        p["metadata"]["ownerReferences"][0]["name"],
-        "nginx-deployment-55d7bb4b86"
-    );
-    assert!(p["metadata"]["ownerReferences"][0].get("uid").is_none());
+    let owner = owner_of(&state);
+    assert_eq!(owner["name"], "nginx-deployment-55d7bb4b86");
+    assert!(owner.get("uid").is_none());
 
     let ds = pod_object(&state, state.pod("default", "multitool-8h2js").unwrap());
     assert_eq!(ds["metadata"]["ownerReferences"][0]["kind"], "DaemonSet");

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::pod::container_value;
-use super::{Column, Context, Resource, format_labels, labels_value};
+use super::{Column, Context, Resource, columns, format_labels, labels_value, object_meta};
 use crate::cluster::state::{LabState, WorkloadKind, WorkloadState};
 use crate::output::time::age;
 
@@ -20,12 +20,10 @@ impl Resource for Workloads {
     type State = WorkloadState;
 
     fn columns(&self) -> Vec<Column> {
-        let mut columns: Vec<Column> = match self.0 {
-            WorkloadKind::Deployment => ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-                .map(Column::new)
-                .into(),
-            WorkloadKind::StatefulSet => ["NAME", "READY", "AGE"].map(Column::new).into(),
-            WorkloadKind::DaemonSet => [
+        let shown: &[&str] = match self.0 {
+            WorkloadKind::Deployment => &["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+            WorkloadKind::StatefulSet => &["NAME", "READY", "AGE"],
+            WorkloadKind::DaemonSet => &[
                 "NAME",
                 "DESIRED",
                 "CURRENT",
@@ -34,15 +32,12 @@ impl Resource for Workloads {
                 "AVAILABLE",
                 "NODE SELECTOR",
                 "AGE",
-            ]
-            .map(Column::new)
-            .into(),
+            ],
         };
-        columns.extend([Column::wide("CONTAINERS"), Column::wide("IMAGES")]);
-        if self.0 != WorkloadKind::StatefulSet {
-            columns.push(Column::wide("SELECTOR"));
+        match self.0 {
+            WorkloadKind::StatefulSet => columns(shown, &["CONTAINERS", "IMAGES"]),
+            _ => columns(shown, &["CONTAINERS", "IMAGES", "SELECTOR"]),
         }
-        columns
     }
 
     fn row(&self, cx: &Context, w: &WorkloadState) -> Vec<String> {
@@ -98,16 +93,8 @@ fn insert_nonzero(v: &mut Value, key: &str, value: usize) {
 /// it: metadata, spec (replicas, selector, serviceName, pod template) and a status
 /// counted from the pods it owns.
 fn workload_object(state: &LabState, w: &WorkloadState) -> Value {
-    let mut metadata = json!({
-        "name": w.name,
-        "namespace": w.namespace,
-        "uid": w.uid,
-        "generation": 1,
-        "creationTimestamp": state.created,
-    });
-    if !w.labels.is_empty() {
-        metadata["labels"] = labels_value(&w.labels);
-    }
+    let mut metadata = object_meta(&w.name, &w.namespace, &w.uid, state.created, &w.labels);
+    metadata["generation"] = 1.into();
     let t = &w.template;
     let mut pod_spec = json!({
         "containers": t.containers.iter().map(container_value).collect::<Vec<_>>(),
