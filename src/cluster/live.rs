@@ -31,6 +31,13 @@ pub fn scale(
     if kind == WorkloadKind::DaemonSet {
         bail!("daemonsets cannot be scaled: they run one pod per node");
     }
+    let last_pod = format!("{name}-{}", replicas.saturating_sub(1));
+    if kind == WorkloadKind::StatefulSet && replicas > 0 && last_pod.len() > names::MAX_STATEFULSET_POD_NAME {
+        bail!(
+            "statefulset {name}: pod {last_pod} would be refused: its name is also its hostname and its statefulset.kubernetes.io/pod-name label, at most {} characters; scale to fewer replicas",
+            names::MAX_STATEFULSET_POD_NAME
+        );
+    }
     let Some(w) = state
         .workloads
         .iter_mut()
@@ -122,10 +129,11 @@ pub fn new_bare_pod(state: &LabState, intent: &super::controllers::PodIntent, no
         ip,
         netns: names::pod_netns(&state.name, ns, name),
         host_veth: names::host_veth(ns, name),
-        hostname: intent.spec_hostname.clone().unwrap_or_else(|| name.clone()),
+        hostname: names::pod_hostname(name, intent.spec_hostname.as_deref()),
         spec_hostname: intent.spec_hostname.clone(),
         subdomain: intent.subdomain.clone(),
         restart_policy: intent.restart_policy.clone(),
+        enable_service_links: intent.enable_service_links,
         init_containers: intent.init_containers.clone(),
         containers: intent.containers.clone(),
         ready: false,
@@ -303,10 +311,11 @@ fn new_pod(state: &LabState, w: &WorkloadState, name: &str, node: Option<usize>,
         ip,
         netns: names::pod_netns(&state.name, &w.namespace, name),
         host_veth: names::host_veth(&w.namespace, name),
-        hostname: spec_hostname.clone().unwrap_or_else(|| name.to_string()),
+        hostname: names::pod_hostname(name, spec_hostname.as_deref()),
         spec_hostname,
         subdomain,
         restart_policy: t.restart_policy.clone(),
+        enable_service_links: t.enable_service_links,
         init_containers: t.init_containers.clone(),
         containers: t.containers.clone(),
         ready: false,

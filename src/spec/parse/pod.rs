@@ -26,6 +26,7 @@ pub(crate) fn parse_pod_spec(cx: &mut Cx, node: &Node, path: &str) -> PodSpec {
         subdomain: fields.string_at(cx, "subdomain"),
         node_name: fields.string_at(cx, "nodeName"),
         restart_policy: restart_policy(cx, &fields),
+        enable_service_links: fields.bool(cx, "enableServiceLinks"),
         init_containers: containers(cx, &fields, "initContainers"),
         containers: containers(cx, &fields, "containers"),
     };
