@@ -68,12 +68,27 @@ impl Cx {
         self.errors.push(SpecError::new(pos, message).hint(hint));
     }
 
-    pub fn scan_error(&mut self, error: &ScanError) {
-        let pos = Pos {
-            file: self.file.clone(),
-            line: error.marker().line(),
-            col: error.marker().col() + 1,
+    /// Where `marker` is in `text`. The scanner places an error at the end of input on
+    /// the line after the last one when the file does not end in a newline: that is the
+    /// end of the last line.
+    fn marker_pos(&self, text: &str, marker: &Marker) -> Pos {
+        let lines = text.split('\n').count();
+        let (line, col) = if marker.line() > lines {
+            let last = text.rsplit('\n').next().unwrap_or("");
+            (lines, last.chars().count() + 1)
+        } else {
+            // saphyr's columns are 0-based.
+            (marker.line(), marker.col() + 1)
         };
+        Pos {
+            file: self.file.clone(),
+            line,
+            col,
+        }
+    }
+
+    pub fn scan_error(&mut self, text: &str, error: &ScanError) {
+        let pos = self.marker_pos(text, error.marker());
         let message = format!("invalid YAML: {}", error.info());
         self.error_at(&pos, message, scan_error_hint(error.info()));
     }
@@ -137,11 +152,7 @@ fn ignored_reason(key: &str) -> &'static str {
 /// Loads every document of a YAML stream.
 pub(crate) fn load_documents<'i>(cx: &mut Cx, text: &'i str) -> Option<Vec<Node<'i>>> {
     if let Some(marker) = too_deep(text) {
-        let pos = Pos {
-            file: cx.file.clone(),
-            line: marker.line(),
-            col: marker.col() + 1,
-        };
+        let pos = cx.marker_pos(text, &marker);
         let message = format!("invalid YAML: lists and mappings nested more than {MAX_NESTING} deep");
         let hint = "a Kubernetes object nests about 10 deep: check for a runaway `- - -` or `[[[`";
         cx.error_at(&pos, message, hint);
@@ -150,7 +161,7 @@ pub(crate) fn load_documents<'i>(cx: &mut Cx, text: &'i str) -> Option<Vec<Node<
     match MarkedYaml::load_from_str(text) {
         Ok(docs) => Some(docs),
         Err(error) => {
-            cx.scan_error(&error);
+            cx.scan_error(text, &error);
             None
         }
     }
