@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
 use crate::common::*;
 
 /// Runs labctl, killing it if it has not finished within `secs` (a hang is a failure,
@@ -308,4 +311,354 @@ fn an_environment_too_big_for_execve_fails_its_container_and_says_why() {
     let env = ok(lab.exec("unlinked", &["env"]));
     assert!(env.contains("KUBERNETES_SERVICE_HOST=10.96.0.1"), "{env}");
     assert!(!env.contains("SERVICE_WITH_A_RATHER_LONG_NAME"), "{env}");
+}
+
+// ---- fuzz ----
+
+/// How long the fuzz may run, and how many inputs it tries at most.
+const FUZZ_TIME: Duration = Duration::from_secs(10);
+const FUZZ_CASES: usize = 3_000;
+
+/// Text that breaks YAML and labctl's readers in interesting ways.
+const TOKENS: &[&str] = &[
+    ": ",
+    "- ",
+    "-",
+    ":",
+    "[",
+    "]",
+    "{",
+    "}",
+    ", ",
+    "\n",
+    "\n  ",
+    "  ",
+    "\t",
+    "#",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!tag ",
+    "!!str ",
+    "---\n",
+    "...\n",
+    "\"",
+    "'",
+    "|\n",
+    ">-\n",
+    "? ",
+    "%YAML 1.2\n",
+    "null",
+    "~",
+    "true",
+    "0x1F",
+    "1e9",
+    "-1",
+    "65536",
+    "4294967296",
+    "99999999999999999999",
+    "0.5",
+    "\"\\0\"",
+    "\\u0000",
+    "é",
+    "\u{feff}",
+    "\u{0}",
+    "/dev/zero",
+    "../",
+    "kind: List\n",
+    "items:",
+    "apiVersion: v1\n",
+    "kind: Pod\n",
+    "kind: Service\n",
+    "kind: StatefulSet\n",
+    "metadata: {name: x}\n",
+    "clusterIP: None",
+    "nodeSubnet: 224.0.0.0/4",
+    "podSubnet: 0.0.0.0/0",
+    "targetPort: http",
+    "replicas: 1000",
+    "enableServiceLinks: false",
+];
+
+/// Keys and values a random document is made of.
+const WORDS: &[&str] = &[
+    "name",
+    "kind",
+    "apiVersion",
+    "metadata",
+    "namespace",
+    "labels",
+    "spec",
+    "selector",
+    "matchLabels",
+    "template",
+    "containers",
+    "initContainers",
+    "image",
+    "command",
+    "args",
+    "env",
+    "value",
+    "ports",
+    "containerPort",
+    "port",
+    "targetPort",
+    "protocol",
+    "replicas",
+    "serviceName",
+    "clusterIP",
+    "type",
+    "nodePort",
+    "cluster",
+    "nodes",
+    "role",
+    "networking",
+    "nodeSubnet",
+    "podSubnet",
+    "podBlockSize",
+    "serviceSubnet",
+    "dnsDomain",
+    "manifests",
+    "checks",
+    "in",
+    "expect",
+    "readinessProbe",
+    "httpGet",
+    "exec",
+    "tcpSocket",
+    "hostname",
+    "subdomain",
+    "v1",
+    "apps/v1",
+    "Pod",
+    "Service",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "Namespace",
+    "busybox",
+    "nginx",
+    "redis",
+    "TCP",
+    "UDP",
+    "worker",
+    "control-plane",
+    "10.96.0.0/12",
+    "192.168.0.0/16",
+    "None",
+    "0",
+    "80",
+    "-3",
+    "lab",
+];
+
+/// Every YAML file under topologies/: the shipped labs and their manifests.
+fn seed_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&repo().join("topologies"), &mut files);
+    files.sort();
+    files
+}
+
+fn pick<T: Copy>(rng: &mut StdRng, items: &[T]) -> T {
+    items[rng.random_range(0..items.len())]
+}
+
+/// A few random edits of `text`: deletions, insertions, duplications, re-indents,
+/// swapped lines and runaway nesting.
+fn mutate(rng: &mut StdRng, text: &str) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for _ in 0..rng.random_range(1..=4) {
+        let at = rng.random_range(0..=chars.len());
+        match rng.random_range(0..7) {
+            0 => {
+                let end = (at + rng.random_range(1..20)).min(chars.len());
+                chars.drain(at..end);
+            }
+            1 => {
+                let token = pick(rng, TOKENS);
+                chars.splice(at..at, token.chars());
+            }
+            2 => {
+                let end = (at + rng.random_range(1..200)).min(chars.len());
+                let copy: Vec<char> = chars[at..end].to_vec();
+                let to = rng.random_range(0..=chars.len());
+                chars.splice(to..to, copy);
+            }
+            3 => {
+                let line_start = chars[..at].iter().rposition(|&c| c == '\n').map_or(0, |i| i + 1);
+                if rng.random_bool(0.5) {
+                    chars.splice(line_start..line_start, "  ".chars());
+                } else if chars.get(line_start) == Some(&' ') {
+                    chars.remove(line_start);
+                }
+            }
+            4 => {
+                let mut lines: Vec<String> = chars.iter().collect::<String>().lines().map(str::to_string).collect();
+                if lines.len() > 1 {
+                    let (a, b) = (rng.random_range(0..lines.len()), rng.random_range(0..lines.len()));
+                    lines.swap(a, b);
+                }
+                chars = lines.join("\n").chars().collect();
+            }
+            5 => {
+                let run = pick(rng, &["- ", "[", "{a: ", "- [", "? "]);
+                let nesting = run.repeat(rng.random_range(1..300));
+                chars.splice(at..at, nesting.chars());
+            }
+            _ => {
+                if at < chars.len() {
+                    chars[at] = pick(
+                        rng,
+                        &[
+                            ':', '-', ' ', '\n', '\t', '"', '\'', '{', '[', ',', '#', '&', '*', '!', '|', '>', '%',
+                            '\0', 'é',
+                        ],
+                    );
+                }
+            }
+        }
+    }
+    chars.into_iter().collect()
+}
+
+/// A random YAML-ish document of lists and mappings.
+fn random_document(rng: &mut StdRng) -> String {
+    let mut text = String::new();
+    let mut indent = 0usize;
+    for _ in 0..rng.random_range(1..40) {
+        text.push_str(&" ".repeat(indent));
+        if rng.random_bool(0.3) {
+            text.push_str("- ");
+        }
+        text.push_str(pick(rng, WORDS));
+        match rng.random_range(0..5) {
+            0 => {
+                text.push_str(":\n");
+                indent += 2;
+                continue;
+            }
+            1 => text.push_str(&format!(": {}", pick(rng, WORDS))),
+            2 => text.push_str(&format!(": [{}, {}]", pick(rng, WORDS), pick(rng, WORDS))),
+            3 => text.push_str(&format!(": {{{}: {}}}", pick(rng, WORDS), pick(rng, WORDS))),
+            _ => text.push_str(pick(rng, TOKENS)),
+        }
+        text.push('\n');
+        indent = indent.saturating_sub(2 * rng.random_range(0..2));
+    }
+    text
+}
+
+/// Why an error of `labctl validate` is not placed inside a file it read, if it is not.
+fn misplaced(error: &labctl::spec::SpecError, texts: &[(String, String)]) -> Option<String> {
+    let pos = &error.pos;
+    let text = match texts.iter().find(|(file, _)| *file == pos.file) {
+        Some((_, text)) => text.clone(),
+        None => std::fs::read_to_string(&pos.file).ok()?,
+    };
+    let lines = text.split('\n').count();
+    let shown = error.to_string();
+    let located = shown.starts_with(&format!("{}:{}:{}: error: ", pos.file, pos.line, pos.col));
+    let inside = pos.line >= 1 && pos.col >= 1 && pos.line <= lines;
+    (!(located && inside)).then(|| format!("{shown} (the file has {lines} lines)"))
+}
+
+/// What `labctl validate` does, without the kernel: load, validate, resolve, plan.
+fn validate_errors(topology: &Path) -> Vec<labctl::spec::SpecError> {
+    let topo = match labctl::spec::load(topology) {
+        Ok(topo) => topo,
+        Err(errors) => return errors.0,
+    };
+    match labctl::cluster::resolve(&topo, &topology.to_string_lossy(), "2026-01-01T00:00:00Z") {
+        Ok(state) => {
+            labctl::cluster::netplan::plan(&state);
+            Vec::new()
+        }
+        Err(errors) => errors.0,
+    }
+}
+
+#[test]
+fn fuzzed_topologies_and_manifests_never_panic_and_every_error_is_placed() {
+    let dir = scratch("topo-fuzz");
+    // A copy of topologies/, so that mutated topologies sit next to their manifests.
+    let topologies = repo().join("topologies");
+    let copy = dir.join("topologies");
+    let seeds: Vec<(PathBuf, String)> = seed_files()
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let copied = copy.join(path.strip_prefix(&topologies).unwrap());
+            std::fs::create_dir_all(copied.parent().unwrap()).unwrap();
+            std::fs::write(&copied, &text).unwrap();
+            (copied, text)
+        })
+        .collect();
+    let seed = std::env::var("LABCTL_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let started = Instant::now();
+    let mut cases = 0;
+    let mut accepted = 0;
+    while cases < FUZZ_CASES && started.elapsed() < FUZZ_TIME {
+        cases += 1;
+        let (seed_path, seed_text) = &seeds[rng.random_range(0..seeds.len())];
+        // topologies/*.yaml are topologies, topologies/manifests/** their manifests.
+        let is_topology = seed_path.parent() == Some(copy.as_path());
+        let text = match rng.random_range(0..4) {
+            0 => random_document(&mut rng),
+            _ => mutate(&mut rng, seed_text),
+        };
+        // A topology is read from its own directory, so its manifest paths still resolve;
+        // a manifest is listed by a topology in the scratch directory.
+        let (topology, texts) = if is_topology {
+            let path = seed_path.with_file_name("fuzz.yaml");
+            std::fs::write(&path, &text).unwrap();
+            (path.clone(), vec![(path.display().to_string(), text.clone())])
+        } else {
+            let manifest = write(&dir, "m.yaml", &text);
+            let topology = write(&dir, "lab.yaml", "name: fuzz\nmanifests:\n  - m.yaml\n");
+            let texts = vec![(manifest.display().to_string(), text.clone())];
+            (topology, texts)
+        };
+        let outcome = std::panic::catch_unwind(|| validate_errors(&topology));
+        let failure = match outcome {
+            Err(_) => Some("labctl panicked".to_string()),
+            Ok(errors) if errors.is_empty() => {
+                accepted += 1;
+                None
+            }
+            Ok(errors) => {
+                let misplaced: Vec<String> = errors.iter().filter_map(|e| misplaced(e, &texts)).collect();
+                (!misplaced.is_empty())
+                    .then(|| format!("errors without a place in the file:\n{}", misplaced.join("\n")))
+            }
+        };
+        if let Some(failure) = failure {
+            let kept = write(&dir, "failing-input.yaml", &text);
+            panic!(
+                "case {cases} (LABCTL_FUZZ_SEED={seed}), a mutation of {}: {failure}\ninput kept in {}",
+                seed_path.display(),
+                kept.display()
+            );
+        }
+    }
+    eprintln!(
+        "fuzz: {cases} inputs ({accepted} accepted) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(cases >= 200, "only {cases} inputs within {FUZZ_TIME:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
