@@ -7,4 +7,4 @@ mod validate;
 
 pub use error::{SpecError, SpecErrors};
 pub use model::*;
-pub use parse::{load, load_str, load_str_in};
+pub use parse::{ReadError, load, load_str, load_str_in, read_source};

@@ -12,6 +12,7 @@ mod yaml;
 #[cfg(test)]
 mod tests;
 
+pub use self::source::ReadError;
 pub(crate) use self::topology::{DEFAULT_NODE_SUBNET, DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
 
 use std::path::Path;
@@ -21,10 +22,16 @@ use self::yaml::Cx;
 use super::validate;
 use super::{Pos, SpecError, SpecErrors, Topology};
 
+/// The text of a topology or manifest file, read as the loader reads it: a regular
+/// file, at most `MAX_FILE_BYTES`.
+pub fn read_source(path: &Path) -> Result<String, ReadError> {
+    source::read_text(path, &mut { source::MAX_TOTAL_BYTES })
+}
+
 /// Reads the topology file at `path`; manifest paths are relative to its directory.
 pub fn load(path: &Path) -> Result<Topology, SpecErrors> {
     let file = path.display().to_string();
-    let text = source::read_text(path, &mut { source::MAX_TOTAL_BYTES }).map_err(|error| {
+    let text = read_source(path).map_err(|error| {
         let pos = Pos {
             file: file.clone(),
             line: 1,

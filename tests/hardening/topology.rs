@@ -139,6 +139,13 @@ fn devices_fifos_and_directories_are_refused_without_reading() {
     // The topology file itself.
     let out = labctl_within(20, &["validate", fifo.to_str().unwrap()]);
     assert_refused_with(&out, &fifo, "1:1", "cannot read the topology file: it is a FIFO");
+    let out = labctl_within(20, &["destroy", "-t", fifo.to_str().unwrap()]);
+    assert!(!out.status.success(), "destroy -t of a FIFO succeeded");
+    assert!(
+        stderr(&out).contains("it is a FIFO, not a regular file"),
+        "{}",
+        stderr(&out)
+    );
     let out = labctl_within(20, &["deploy", "/dev/zero"]);
     assert_refused_with(&out, Path::new("/dev/zero"), "1:1", "it is a character device");
 }
