@@ -423,6 +423,20 @@ mod tests {
     }
 
     #[test]
+    fn a_statefulset_is_not_scaled_past_pod_names_that_fit_a_hostname() {
+        let mut s = seed();
+        let long = "r".repeat(61);
+        s.workloads.iter_mut().find(|w| w.name == "redis").unwrap().name = long.clone();
+        let error = scale(&mut s, WorkloadKind::StatefulSet, "default", &long, 11, "t").unwrap_err();
+        assert!(
+            error.to_string().contains(&format!("pod {long}-10 would be refused")),
+            "{error}"
+        );
+        let set = s.workloads.iter().find(|w| w.name == long).unwrap();
+        assert_eq!(set.replicas, 3, "the refused scale changed nothing");
+    }
+
+    #[test]
     fn a_deleted_statefulset_pod_comes_back_with_its_name_and_a_new_address() {
         let mut s = seed();
         let old = s.pod("default", "redis-1").unwrap().clone();
