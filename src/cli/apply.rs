@@ -1,7 +1,6 @@
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::cluster::LabState;
 use crate::cluster::apply::ObjectRef;
@@ -70,16 +69,18 @@ fn load_manifests(lab: &LabState, file: &Path) -> Result<Vec<Object>> {
 }
 
 /// The file's name for messages and its text; `-` is standard input, as for kubectl.
+/// Both are read as the topology loader reads files: bounded, regular files only.
 fn read_manifest(file: &Path) -> Result<(String, String)> {
-    if file == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("read the manifest from standard input")?;
-        return Ok(("<stdin>".to_string(), text));
-    }
-    let text = std::fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
-    Ok((file.display().to_string(), text))
+    let (label, text) = if file == Path::new("-") {
+        ("<stdin>".to_string(), spec::read_stdin())
+    } else {
+        (file.display().to_string(), spec::read_source(file))
+    };
+    let text = text.map_err(|e| match e.hint() {
+        Some(hint) => anyhow::anyhow!("cannot read {label}: {e}\n  hint: {hint}"),
+        None => anyhow::anyhow!("cannot read {label}: {e}"),
+    })?;
+    Ok((label, text))
 }
 
 /// What the manifests are checked against: the running lab as a topology.

@@ -121,7 +121,7 @@ pub(super) fn lab_name_of(file: &std::path::Path) -> Result<String> {
     match crate::spec::load(file) {
         Ok(topo) => Ok(topo.name.value),
         Err(parse_error) => {
-            let text = std::fs::read_to_string(file)?;
+            let text = crate::spec::read_source(file).map_err(|_| anyhow::anyhow!("{parse_error}"))?;
             text.lines()
                 .find_map(|l| l.strip_prefix("name:"))
                 .map(|n| {

@@ -121,6 +121,10 @@ pub struct PodTemplateState {
     pub hostname: Option<String>,
     pub subdomain: Option<String>,
     pub restart_policy: String,
+    /// spec.enableServiceLinks: whether containers get `<SVC>_SERVICE_HOST`-style variables.
+    /// Saved only when false, so that templates (and their pod-template-hash) stay as before.
+    #[serde(default = "service_links_default", skip_serializing_if = "is_true")]
+    pub enable_service_links: bool,
     pub init_containers: Vec<ContainerState>,
     pub containers: Vec<ContainerState>,
 }
@@ -174,6 +178,10 @@ pub struct PodState {
     pub spec_hostname: Option<String>,
     pub subdomain: Option<String>,
     pub restart_policy: String,
+    /// spec.enableServiceLinks: whether containers get `<SVC>_SERVICE_HOST`-style variables.
+    /// Saved only when false, so that templates (and their pod-template-hash) stay as before.
+    #[serde(default = "service_links_default", skip_serializing_if = "is_true")]
+    pub enable_service_links: bool,
     pub init_containers: Vec<ContainerState>,
     pub containers: Vec<ContainerState>,
     pub ready: bool,
@@ -266,4 +274,13 @@ impl LabState {
 
 fn default_dns_ttl() -> u32 {
     30
+}
+
+/// Kubernetes' default for spec.enableServiceLinks (and what states saved before it had).
+fn service_links_default() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }

@@ -118,6 +118,7 @@ pub fn pod(namespace: &str, name: &str, ip: Ipv4Addr) -> PodState {
         spec_hostname: None,
         subdomain: None,
         restart_policy: "Always".to_string(),
+        enable_service_links: true,
         init_containers: Vec::new(),
         containers: Vec::new(),
         ready: true,

@@ -143,6 +143,8 @@ pub struct PodSpec {
     pub subdomain: Option<At<String>>,
     pub node_name: Option<At<String>>,
     pub restart_policy: Option<String>,
+    /// spec.enableServiceLinks as written (Kubernetes defaults it to true).
+    pub enable_service_links: Option<bool>,
     pub init_containers: Vec<Container>,
     pub containers: Vec<Container>,
 }
