@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::Ipv4Net;
 
 use super::error::SpecError;
-use super::model::{At, IntOrString, Labels, Networking, Object, PodSpec, Pos, ServiceObject, Topology, Workload};
+use super::model::{
+    At, IntOrString, Labels, Networking, Object, PodSpec, Pos, ServiceObject, Topology, Workload, selects,
+};
 use super::parse::{DEFAULT_NODE_SUBNET, DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
 
 /// Longest name of a file under /run/netns; a pod's netns is `<lab>.<namespace>.<pod>`.
@@ -256,10 +258,6 @@ fn workloads(objects: &[Object]) -> impl Iterator<Item = (&'static str, &Workloa
         Object::Deployment(w) | Object::StatefulSet(w) | Object::DaemonSet(w) => Some((object.kind(), w)),
         _ => None,
     })
-}
-
-fn selects(selector: &Labels, labels: &Labels) -> bool {
-    selector.iter().all(|(key, value)| labels.get(key) == Some(value))
 }
 
 fn check_selectors_match_templates(objects: &[Object]) -> Vec<SpecError> {
