@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use hickory_proto::rr::RData;
 use labctl::cluster::state::LabState;
-use labctl::dns::fixture::{self, add, service};
 use labctl::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets_in_netns};
 use labctl::dns::{DEFAULT_TTL, Zone};
+use labctl::fixture::{self, add, service};
 use labctl::spec::Protocol;
 
 /// The seed lab plus a headless `web` with 10 pods and 100 filler services.

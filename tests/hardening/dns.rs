@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
-use labctl::dns::fixture;
 use labctl::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets_in_netns};
+use labctl::fixture;
 
 use crate::common::*;
 
