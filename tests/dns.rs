@@ -5,6 +5,8 @@
 //! the server on 127.0.0.1 in the root netns, and the SERVFAIL case points at
 //! an unused loopback port.
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,23 +23,38 @@ use labctl::kernel::exec::output_in;
 use labctl::kernel::netns;
 use labctl::spec::Protocol;
 
+use common::Netns;
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A netns with lo up and a DNS server on 127.0.0.1:53 inside it; both go
 /// away on drop, even when the test panics.
 struct Lab {
-    ns: String,
+    ns: Netns,
     server: Option<ServerHandle>,
 }
 
 impl Lab {
-    fn start(state: &LabState, upstreams: Vec<SocketAddr>) -> Lab {
-        let ns = format!("dt-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        netns::create(&ns).expect("create netns");
-        let mut lab = Lab { ns, server: None };
-        let up = output_in(&lab.ns, &Default::default(), &args(&["ip", "link", "set", "lo", "up"])).expect("lo up");
+    /// A fresh netns `dt-<pid>-<tag><n>` with lo up, no server yet.
+    fn netns(tag: &str) -> Lab {
+        let ns = Netns::create(format!(
+            "dt-{}-{tag}{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let up = output_in(
+            ns.name(),
+            &Default::default(),
+            &args(&["ip", "link", "set", "lo", "up"]),
+        )
+        .expect("lo up");
         assert!(up.status.success(), "{up:?}");
-        let sockets = bind_sockets_in_netns(&lab.ns, "127.0.0.1:53".parse().unwrap(), 2).expect("bind in netns");
+        Lab { ns, server: None }
+    }
+
+    fn start(state: &LabState, upstreams: Vec<SocketAddr>) -> Lab {
+        let mut lab = Lab::netns("");
+        let sockets = bind_sockets_in_netns(lab.ns.name(), "127.0.0.1:53".parse().unwrap(), 2).expect("bind in netns");
         let mut config = ServerConfig::new(sockets);
         config.upstreams = upstreams;
         lab.server = Some(ServerHandle::spawn(config, SharedZone::from_state(state, DEFAULT_TTL)).expect("spawn"));
@@ -52,13 +69,13 @@ impl Lab {
     fn dig(&self, dig_args: &[&str]) -> String {
         let mut argv = vec!["dig", "@127.0.0.1", "+time=3", "+tries=1"];
         argv.extend_from_slice(dig_args);
-        let out = output_in(&self.ns, &Default::default(), &args(&argv)).expect("run dig");
+        let out = output_in(self.ns.name(), &Default::default(), &args(&argv)).expect("run dig");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// A UDP client socket created inside the netns.
     fn client(&self) -> UdpSocket {
-        let handle = netns::open(&self.ns).unwrap();
+        let handle = netns::open(self.ns.name()).unwrap();
         std::thread::spawn(move || {
             nix::sched::setns(handle.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
             let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -71,13 +88,12 @@ impl Lab {
     }
 }
 
+/// The server stops before its netns goes (the `ns` field drops after this).
 impl Drop for Lab {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
             let _ = server.shutdown();
         }
-        let _ = netns::delete(&self.ns);
-        assert!(!netns::exists(&self.ns), "netns {} left behind", self.ns);
     }
 }
 
@@ -458,11 +474,8 @@ fn unreachable_upstreams_give_a_fast_servfail() {
 #[test]
 fn hickory_udp_path_behaves_the_same() {
     // fast_udp off: hickory's Server handles UDP through the RequestHandler.
-    let ns = format!("dt-{}-h{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-    netns::create(&ns).unwrap();
-    let mut lab = Lab { ns, server: None };
-    output_in(&lab.ns, &Default::default(), &args(&["ip", "link", "set", "lo", "up"])).unwrap();
-    let sockets = bind_sockets_in_netns(&lab.ns, "127.0.0.1:53".parse().unwrap(), 1).unwrap();
+    let mut lab = Lab::netns("h");
+    let sockets = bind_sockets_in_netns(lab.ns.name(), "127.0.0.1:53".parse().unwrap(), 1).unwrap();
     let mut config = ServerConfig::new(sockets);
     config.upstreams = vec![];
     config.fast_udp = false;

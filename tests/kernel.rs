@@ -2,6 +2,8 @@
 //! own name prefix, so they may run in parallel, and checks that none of its
 //! namespaces is left behind.
 
+mod common;
+
 use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::Instant;
@@ -13,25 +15,10 @@ use labctl::kernel::plan::{NetPlan, NsPlan, RoutePlan, VethPlan};
 use labctl::kernel::teardown::teardown;
 use labctl::kernel::{links, netlink, netns, sysctl};
 
+use common::{Netns, assert_netns_gone};
+
 fn prefix(test: &str) -> String {
     format!("kt-{test}-{}", std::process::id())
-}
-
-/// Tears the namespaces down even when the test panics half-way.
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        teardown(&self.0);
-    }
-}
-
-fn assert_all_gone(names: &[String]) {
-    let left: Vec<String> = netns::list().into_iter().filter(|name| names.contains(name)).collect();
-    assert!(left.is_empty(), "namespaces left behind: {left:?}");
-    for name in names {
-        assert!(!netns::etc_dir_of(name).exists(), "/etc/netns/{name} left behind");
-    }
 }
 
 fn names_of(plan: &NetPlan) -> Vec<String> {
@@ -161,7 +148,7 @@ fn is_nsfs(file: &std::fs::File) -> bool {
 fn create_delete_exists_list_are_idempotent() {
     let name = prefix("netns");
     let names = vec![name.clone()];
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
 
     assert!(!netns::exists(&name));
     netns::create(&name).unwrap();
@@ -184,14 +171,14 @@ fn create_delete_exists_list_are_idempotent() {
     assert!(netns::open(&name).is_err());
     assert!(netns::create("bad/name").is_err());
     assert!(netns::delete("..").is_err());
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]
 fn a_new_netns_has_only_lo_and_its_own_sysctls() {
     let name = prefix("fresh");
     let names = vec![name.clone()];
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     netns::create(&name).unwrap();
     let netns_file = netns::open(&name).unwrap();
 
@@ -216,14 +203,14 @@ fn a_new_netns_has_only_lo_and_its_own_sysctls() {
     drop(runtime);
 
     teardown(&names);
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]
 fn calico_pods_on_two_nodes_ping_each_other() {
     let (plan, pods) = calico_lab(&prefix("ping"), 2, 1);
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     apply(&plan).unwrap();
 
     let node0 = &plan.namespaces[1].name;
@@ -257,7 +244,7 @@ fn calico_pods_on_two_nodes_ping_each_other() {
     assert!(back.status.success(), "{}", String::from_utf8_lossy(&back.stdout));
 
     assert!(teardown(&names).is_empty());
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]
@@ -268,7 +255,7 @@ fn errors_name_the_netns_and_the_object() {
     let default = plan.namespaces[2].routes[1].clone();
     plan.namespaces[2].routes.push(default);
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
 
     let err = apply(&plan).unwrap_err();
     assert_eq!(
@@ -276,7 +263,7 @@ fn errors_name_the_netns_and_the_object() {
         format!("netns {pod}: add route 0.0.0.0/0 via 169.254.1.1 dev eth0: File exists (os error 17)")
     );
     assert!(teardown(&names).is_empty());
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]
@@ -292,7 +279,7 @@ fn exec_sees_etc_files_hostname_and_exit_code() {
         }],
     };
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     apply(&plan).unwrap();
 
     let pod = ExecOptions {
@@ -311,7 +298,7 @@ fn exec_sees_etc_files_hostname_and_exit_code() {
     assert_ne!(nix::unistd::gethostname().unwrap(), "redis-0");
 
     assert!(teardown(&names).is_empty());
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 /// LABCTL_INJECT_FAILURE is process-wide, so each phase runs in a child
@@ -341,7 +328,7 @@ fn injected_failure_then_teardown_leaves_nothing() {
             String::from_utf8_lossy(&output.stdout)
         );
         assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
-        assert_all_gone(&names);
+        assert_netns_gone(&names);
     }
 }
 
@@ -363,7 +350,7 @@ fn injected_failure_child() {
     }
     let errors = teardown(&names);
     assert!(errors.is_empty(), "{errors:?}");
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 fn root_netns_snapshot() -> (Vec<String>, String) {
@@ -382,17 +369,17 @@ fn root_netns_is_untouched() {
     let before = root_netns_snapshot();
     let (plan, _) = calico_lab(&prefix("root"), 2, 2);
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     apply(&plan).unwrap();
     assert!(teardown(&names).is_empty());
     assert_eq!(root_netns_snapshot(), before);
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 fn bench(nodes: usize, pods_per_node: usize) {
     let (plan, pods) = calico_lab(&prefix(&format!("bench{nodes}x{pods_per_node}")), nodes, pods_per_node);
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     let routes: usize = plan.namespaces.iter().map(|ns| ns.routes.len()).sum();
     let veths: usize = plan.namespaces.iter().map(|ns| ns.veths.len()).sum();
 
@@ -412,7 +399,7 @@ fn bench(nodes: usize, pods_per_node: usize) {
         "{} netns, {veths} veth pairs, {routes} routes: apply {applied:?}, teardown {torn_down:?}",
         names.len()
     );
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]

@@ -66,10 +66,7 @@ fn containers_run_like_kubelet_runs_them() {
     std::fs::write(&topo, TOPOLOGY.replace("@LAB@", &name)).unwrap();
     // The crasher is never Ready: don't wait for it.
     ok(labctl(&["deploy", "--wait", "0", topo.to_str().unwrap()]));
-    let lab = Lab {
-        name: name.clone(),
-        topology: topo,
-    };
+    let lab = Lab::guard(name.clone(), topo);
 
     // init containers ran in order before the main container, which has kubelet's env
     eventually(10, || {
