@@ -1,7 +1,8 @@
-//! kube-proxy rule programming benchmark (root; ignored by default). Run it with
-//! `scripts/bench-proxy.sh`. Everything happens in scratch netns of its own
+//! kube-proxy rule programming benchmark (root; `cargo bench --bench proxy_bench`, run by
+//! `scripts/bench-proxy.sh`). Everything happens in scratch netns of its own
 //! (`lt-pxbench-*`), removed at the end.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::net::Ipv4Addr;
@@ -150,8 +151,17 @@ fn run_naive(ns: &str, cmds: &[Vec<String>]) -> Duration {
     start.elapsed()
 }
 
-#[test]
-#[ignore = "benchmark: run scripts/bench-proxy.sh as root"]
+fn main() {
+    if benchmarking() && common::root() {
+        bench_proxy_programming();
+    }
+}
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench targets without it.
+fn benchmarking() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
 fn bench_proxy_programming() {
     let sizes: Vec<usize> = std::env::var("PROXY_BENCH_SIZES")
         .unwrap_or_else(|_| "100,1000,10000".into())
