@@ -23,7 +23,7 @@ use labctl::kernel::exec::output_in;
 use labctl::kernel::netns;
 use labctl::spec::Protocol;
 
-use common::Netns;
+use common::{Netns, require_root};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -162,6 +162,7 @@ fn lab_state() -> LabState {
 
 #[test]
 fn a_records_for_cluster_ip_headless_and_statefulset_pods() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     let out = lab.dig(&["nginx-clusterip.default.svc.cluster.local"]);
     assert_eq!(status(&out), "NOERROR");
@@ -188,6 +189,7 @@ fn a_records_for_cluster_ip_headless_and_statefulset_pods() {
 
 #[test]
 fn srv_with_glue() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     let out = lab.dig(&["SRV", "_redis._tcp.redis-headless.default.svc.cluster.local"]);
     assert_eq!(
@@ -211,6 +213,7 @@ fn srv_with_glue() {
 
 #[test]
 fn ptr_for_vip_and_endpoint() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     assert_eq!(
         lab.dig(&["+short", "-x", "10.96.204.67"]).trim(),
@@ -224,6 +227,7 @@ fn ptr_for_vip_and_endpoint() {
 
 #[test]
 fn nxdomain_and_nodata_carry_the_soa() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     for name in [
         "nope.default.svc.cluster.local",
@@ -256,6 +260,7 @@ fn nxdomain_and_nodata_carry_the_soa() {
 
 #[test]
 fn case_is_matched_loosely_and_preserved() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     let out = lab.dig(&["NGINX-ClusterIP.Default.SVC.cluster.LOCAL"]);
     assert_eq!(
@@ -266,6 +271,7 @@ fn case_is_matched_loosely_and_preserved() {
 
 #[test]
 fn large_answers_truncate_over_udp_and_complete_over_tcp() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     let name = "big.default.svc.cluster.local";
     // Without EDNS: 512 bytes at most, TC set.
@@ -316,6 +322,7 @@ fn a_answers(reply: &Message) -> Vec<Ipv4Addr> {
 
 #[test]
 fn live_updates_apply_at_once_without_dropping_queries() {
+    require_root!();
     let mut state = lab_state();
     let lab = Lab::start(&state, vec![]);
     let client = lab.client();
@@ -416,6 +423,7 @@ fn unused_port() -> SocketAddr {
 
 #[test]
 fn names_outside_the_zone_are_forwarded() {
+    require_root!();
     let (upstream, addr) = fake_upstream();
     // A dead upstream first: the next one is tried within the budget.
     let lab = Lab::start(&lab_state(), vec![unused_port(), addr]);
@@ -460,6 +468,7 @@ fn names_outside_the_zone_are_forwarded() {
 
 #[test]
 fn unreachable_upstreams_give_a_fast_servfail() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![unused_port()]);
     let start = Instant::now();
     let out = lab.dig(&["+time=5", "www.example.com"]);
@@ -473,6 +482,7 @@ fn unreachable_upstreams_give_a_fast_servfail() {
 
 #[test]
 fn hickory_udp_path_behaves_the_same() {
+    require_root!();
     // fast_udp off: hickory's Server handles UDP through the RequestHandler.
     let mut lab = Lab::netns("h");
     let sockets = bind_sockets_in_netns(lab.ns.name(), "127.0.0.1:53".parse().unwrap(), 1).unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Netns;
+use common::{Netns, require_root};
 use labctl::kernel::{iptables, netns};
 
 fn scratch(tag: &str) -> Netns {
@@ -21,6 +21,7 @@ fn rules(ns: &str, table: &str, chain: &str) -> Vec<String> {
 
 #[test]
 fn what_it_wrote_is_live_when_it_returns() {
+    require_root!();
     let ns = scratch("live");
     // Two tables: two transactions, both committed before it returns.
     iptables::restore_committed(
@@ -58,6 +59,7 @@ fn what_it_wrote_is_live_when_it_returns() {
 
 #[test]
 fn a_bad_line_is_an_error_and_changes_nothing() {
+    require_root!();
     let ns = scratch("bad");
     let err = iptables::restore_committed(ns.name(), "*nat\n:LT-N - [0:0]\n-A LT-N -j LT-NOPE\nCOMMIT\n").unwrap_err();
     let text = format!("{err:#}");

@@ -15,7 +15,7 @@ use labctl::kernel::plan::{NetPlan, NsPlan, RoutePlan, VethPlan};
 use labctl::kernel::teardown::teardown;
 use labctl::kernel::{links, netlink, netns, sysctl};
 
-use common::{Netns, assert_netns_gone};
+use common::{Netns, assert_netns_gone, require_root};
 
 fn prefix(test: &str) -> String {
     format!("kt-{test}-{}", std::process::id())
@@ -146,6 +146,7 @@ fn is_nsfs(file: &std::fs::File) -> bool {
 
 #[test]
 fn create_delete_exists_list_are_idempotent() {
+    require_root!();
     let name = prefix("netns");
     let names = vec![name.clone()];
     let _cleanup = Netns::guard(&names);
@@ -176,6 +177,7 @@ fn create_delete_exists_list_are_idempotent() {
 
 #[test]
 fn a_new_netns_has_only_lo_and_its_own_sysctls() {
+    require_root!();
     let name = prefix("fresh");
     let names = vec![name.clone()];
     let _cleanup = Netns::guard(&names);
@@ -208,6 +210,7 @@ fn a_new_netns_has_only_lo_and_its_own_sysctls() {
 
 #[test]
 fn calico_pods_on_two_nodes_ping_each_other() {
+    require_root!();
     let (plan, pods) = calico_lab(&prefix("ping"), 2, 1);
     let names = names_of(&plan);
     let _cleanup = Netns::guard(&names);
@@ -249,6 +252,7 @@ fn calico_pods_on_two_nodes_ping_each_other() {
 
 #[test]
 fn errors_name_the_netns_and_the_object() {
+    require_root!();
     let (mut plan, _) = calico_lab(&prefix("error"), 1, 1);
     let pod = plan.namespaces[2].name.clone();
     // The same route twice: the kernel refuses the second one.
@@ -268,6 +272,7 @@ fn errors_name_the_netns_and_the_object() {
 
 #[test]
 fn exec_sees_etc_files_hostname_and_exit_code() {
+    require_root!();
     let name = prefix("exec");
     let resolv =
         "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n";
@@ -305,6 +310,7 @@ fn exec_sees_etc_files_hostname_and_exit_code() {
 /// process of this test binary (`injected_failure_child`).
 #[test]
 fn injected_failure_then_teardown_leaves_nothing() {
+    require_root!();
     for phase in ["namespaces", "links", "addresses", "routes"] {
         let prefix = prefix(&format!("inject-{phase}"));
         let output = Command::new(std::env::current_exe().unwrap())
@@ -335,6 +341,7 @@ fn injected_failure_then_teardown_leaves_nothing() {
 #[test]
 #[ignore = "run by injected_failure_then_teardown_leaves_nothing"]
 fn injected_failure_child() {
+    require_root!();
     let (Ok(phase), Ok(prefix)) = (
         std::env::var("LABCTL_INJECT_FAILURE"),
         std::env::var("KT_INJECT_PREFIX"),
@@ -366,6 +373,7 @@ fn root_netns_snapshot() -> (Vec<String>, String) {
 
 #[test]
 fn root_netns_is_untouched() {
+    require_root!();
     let before = root_netns_snapshot();
     let (plan, _) = calico_lab(&prefix("root"), 2, 2);
     let names = names_of(&plan);
@@ -405,11 +413,13 @@ fn bench(nodes: usize, pods_per_node: usize) {
 #[test]
 #[ignore = "benchmark: cargo test --release --test kernel -- --ignored bench --nocapture"]
 fn bench_apply_20_netns() {
+    require_root!();
     bench(4, 4);
 }
 
 #[test]
 #[ignore = "benchmark: cargo test --release --test kernel -- --ignored bench --nocapture"]
 fn bench_apply_1000_pods_on_10_nodes() {
+    require_root!();
     bench(10, 100);
 }

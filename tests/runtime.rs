@@ -60,6 +60,7 @@ fn pod_row(lab: &str, pod: &str) -> Vec<String> {
 
 #[test]
 fn containers_run_like_kubelet_runs_them() {
+    require_root!();
     let name = lab_name("rt");
     let dir = scratch("rt");
     let topo = dir.join("rt.yaml");

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use common::{Lab, labctl, netns_of, ok, renamed_topology, repo, scratch, stdout};
+use common::{Lab, labctl, netns_of, ok, renamed_topology, repo, require_root, scratch, stdout};
 
 fn topologies() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("topologies"))
@@ -72,6 +72,7 @@ fn deploy_verify_walk_destroy(topology: &str, tag: &str) {
 
 #[test]
 fn every_topology_has_a_walkthrough_and_deploys_verified() {
+    require_root!();
     let names = topologies();
     for required in [
         "headless-services",
@@ -103,6 +104,7 @@ fn every_topology_has_a_walkthrough_and_deploys_verified() {
 
 #[test]
 fn verify_fails_with_a_failing_topology_check() {
+    require_root!();
     let name = common::lab_name("vfail");
     let dir = scratch("vfail");
     let path = dir.join("t.yaml");

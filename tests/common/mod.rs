@@ -1,12 +1,12 @@
 //! Helpers for the integration tests and benches: the one set of guards and checks.
-//! - [`root`]: a test that needs root starts with `if !common::root() { return; }`; without
-//!   root it says it is skipped and passes.
+//! - [`require_root!`]: the first line of a test that needs root; without root the test
+//!   says it is skipped and passes.
 //! - [`Lab`]: a lab under a unique `lt-` name, destroyed when dropped, which then checks
 //!   that none of its network namespaces is left.
 //! - [`Netns`]: bare network namespaces (no lab), deleted when dropped, checked likewise.
 //! - State builders for tests that need no kernel live in `labctl::fixture`.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -227,6 +227,18 @@ impl Drop for Lab {
 pub fn root() -> bool {
     labctl::fixture::root()
 }
+
+/// The first line of every test that needs root: without root the test prints
+/// `skipped: needs root (creates network namespaces)` and passes.
+macro_rules! require_root {
+    () => {
+        if !$crate::common::root() {
+            return;
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use require_root;
 
 /// Bare network namespaces (no lab) that are deleted, with their `/etc/netns` files, when
 /// dropped, even when the test panics; when it did not, dropping also checks that none is

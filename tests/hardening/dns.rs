@@ -169,6 +169,7 @@ fn dig(lab: &Lab, args: &[&str]) -> String {
 
 #[test]
 fn idle_tcp_connections_do_not_take_tcp_dns_down() {
+    require_root!();
     // The supervisor inherits a soft limit of 1,024 open files from deploy, as
     // from a login shell.
     let (name, path) = write_topology("dns-tcp");
@@ -317,6 +318,7 @@ fn ask_until(netns: &str, name: &'static str, deadline: Instant) -> Option<Messa
 
 #[test]
 fn a_flood_of_outside_names_leaves_cluster_dns_answering() {
+    require_root!();
     let upstream = SilentUpstream::start();
     let lab = deploy_with("dns-flood", &[("LABCTL_DNS_UPSTREAMS", &upstream.addr.to_string())]);
     let pid = supervisor_pid(&lab);
@@ -369,6 +371,7 @@ fn a_flood_of_outside_names_leaves_cluster_dns_answering() {
 
 #[test]
 fn headless_answers_rotate_per_query() {
+    require_root!();
     let lab = deploy_with("dns-rr", &[]);
     eventually(10, || {
         let out = dig(&lab, &["+short", HEADLESS_NAME]);
@@ -391,6 +394,7 @@ fn headless_answers_rotate_per_query() {
 
 #[test]
 fn forwarded_questions_are_unpredictable_and_bounded() {
+    require_root!();
     let upstream = SilentUpstream::start();
     let ns = Netns::create(lab_name("dns-fwd"));
     let lo = Command::new("ip")

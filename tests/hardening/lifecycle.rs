@@ -146,6 +146,7 @@ type Attempt<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
 
 #[test]
 fn destroy_never_deletes_a_directory_a_bad_name_points_to() {
+    require_root!();
     let dir = scratch("badname");
     let run_dir = dir.join("run");
     let victim = dir.join("victim");
@@ -244,6 +245,7 @@ fn destroy_after(tag: &str, damage: impl Fn(&Path)) {
 
 #[test]
 fn destroy_with_a_corrupt_state_removes_every_trace() {
+    require_root!();
     destroy_after("corrupt", |dir| {
         std::fs::write(dir.join("state.json"), "{ not json").unwrap()
     });
@@ -251,6 +253,7 @@ fn destroy_with_a_corrupt_state_removes_every_trace() {
 
 #[test]
 fn destroy_with_a_corrupt_state_and_no_pid_file_stops_the_supervisor() {
+    require_root!();
     destroy_after("nopid", |dir| {
         std::fs::write(dir.join("state.json"), "").unwrap();
         std::fs::remove_file(dir.join("supervisor.pid")).unwrap();
@@ -259,6 +262,7 @@ fn destroy_with_a_corrupt_state_and_no_pid_file_stops_the_supervisor() {
 
 #[test]
 fn destroy_by_name_removes_namespaces_left_without_state() {
+    require_root!();
     let name = lab_name("nostate");
     let leftovers = [
         Netns::create(format!("{name}-control-plane")),
@@ -287,6 +291,7 @@ fn destroy_by_name_removes_namespaces_left_without_state() {
 
 #[test]
 fn pods_of_a_lab_whose_supervisor_died_are_unknown() {
+    require_root!();
     let name = lab_name("unknown");
     let lab = deploy(name.clone(), small_topology(&scratch("unknown"), &name, "web"), None);
     lab.wait_ready("web");
@@ -305,6 +310,7 @@ fn pods_of_a_lab_whose_supervisor_died_are_unknown() {
 
 #[test]
 fn deploy_fails_listing_the_pods_not_ready_when_wait_runs_out() {
+    require_root!();
     let name = lab_name("notready");
     let text = format!(
         r#"name: {name}
@@ -363,6 +369,7 @@ const ORPHANING_POD: &str = r#"
 
 #[test]
 fn repair_kills_what_the_dead_supervisors_containers_left_behind() {
+    require_root!();
     let name = lab_name("orphans");
     let text = format!(
         "name: {name}\ncluster:\n  nodes: [{{role: control-plane}}, {{role: worker}}]\nmanifests:{ORPHANING_POD}"
@@ -404,6 +411,7 @@ fn repair_kills_what_the_dead_supervisors_containers_left_behind() {
 
 #[test]
 fn repair_refuses_a_lab_that_was_never_fully_deployed() {
+    require_root!();
     let name = lab_name("halfbuilt");
     let lab = deploy(name.clone(), small_topology(&scratch("halfbuilt"), &name, "web"), None);
     lab.kill_supervisor();
@@ -455,6 +463,7 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn what_labctl_creates_has_fixed_modes_whatever_the_umask() {
+    require_root!();
     let name = lab_name("umask");
     let dir = scratch("umask");
     let run_dir = dir.join("run");
@@ -510,6 +519,7 @@ fn as_nobody(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 #[test]
 fn other_users_are_refused_at_once_and_cannot_hold_the_lock() {
+    require_root!();
     let name = lab_name("nobody");
     let dir = scratch("nobody");
     let topology = small_topology(&dir, &name, "web");
@@ -569,6 +579,7 @@ fn other_users_are_refused_at_once_and_cannot_hold_the_lock() {
 
 #[test]
 fn every_command_picks_the_lab_by_one_rule() {
+    require_root!();
     let dir = scratch("current");
     let run_dir = dir.join("run");
     let (a, b) = (lab_name("current-a"), lab_name("current-b"));
