@@ -16,6 +16,3 @@ pub mod system;
 
 pub use resolve::resolve;
 pub use state::LabState;
-
-#[cfg(test)]
-mod tests;

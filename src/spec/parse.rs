@@ -8,9 +8,6 @@ mod topology;
 mod workload;
 mod yaml;
 
-#[cfg(test)]
-mod tests;
-
 use std::path::Path;
 
 use self::manifests::Sources;
@@ -103,3 +100,7 @@ fn in_reading_order<T>(mut items: Vec<T>, files: &[String], pos: impl Fn(&T) -> 
     });
     items
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

@@ -3,8 +3,8 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use super::state::{LabState, Role};
-use super::{netplan, resolve};
+use crate::cluster::state::{LabState, Role};
+use crate::cluster::{netplan, resolve};
 
 const NOW: &str = "2026-11-23T11:00:00Z";
 
