@@ -5,6 +5,8 @@ pub mod clock;
 pub mod cluster;
 pub mod dns;
 pub mod files;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixture;
 pub mod kernel;
 pub mod output;
 pub mod proxy;

@@ -377,11 +377,11 @@ mod tests {
     use super::*;
 
     fn seed() -> LabState {
-        crate::cluster::seed_for_tests()
+        crate::fixture::resolved::seed()
     }
 
     fn names_of(state: &LabState, prefix: &str) -> Vec<String> {
-        crate::cluster::pod_names_for_tests(state, prefix)
+        crate::fixture::resolved::pod_names(state, prefix)
     }
 
     #[test]

@@ -457,3 +457,7 @@ fn builtin_services(lab: &str, net: &NetworkingState, now: &str) -> Vec<ServiceS
         },
     ]
 }
+
+#[cfg(test)]
+#[path = "resolve_tests.rs"]
+mod tests;

@@ -100,7 +100,7 @@ mod tests {
     use super::*;
 
     fn seed() -> LabState {
-        crate::cluster::seed_for_tests()
+        crate::fixture::resolved::seed()
     }
 
     fn get<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {

@@ -9,9 +9,6 @@ mod topology;
 mod workload;
 mod yaml;
 
-#[cfg(test)]
-mod tests;
-
 pub use self::source::ReadError;
 pub(crate) use self::topology::{DEFAULT_NODE_SUBNET, DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
 
@@ -119,3 +116,7 @@ fn in_reading_order<T>(mut items: Vec<T>, files: &[String], pos: impl Fn(&T) -> 
     });
     items
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

@@ -106,6 +106,7 @@ fn deep_block_and_flow_nesting_is_refused_not_a_stack_overflow() {
 
 #[test]
 fn devices_fifos_and_directories_are_refused_without_reading() {
+    require_root!();
     let dir = scratch("topo-files");
     let fifo = dir.join("fifo.yaml");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
@@ -165,6 +166,7 @@ fn a_manifest_over_16_mib_is_refused() {
 
 #[test]
 fn special_purpose_subnets_are_refused_at_their_place() {
+    require_root!();
     let dir = scratch("topo-subnets");
     let cases = [
         ("nodeSubnet", "224.0.0.0/16", "is in 224.0.0.0/4, multicast space"),
@@ -239,6 +241,7 @@ fn a_statefulset_whose_pods_cannot_be_named_is_refused() {
 
 #[test]
 fn a_long_pod_name_gets_the_hostname_kubelet_cuts_and_apply_reads_no_fifo() {
+    require_root!();
     let name = lab_name("topo-host");
     let dir = scratch("topo-host");
     // 73 characters; the first 63 end in '.', which kubelet trims too.
@@ -260,6 +263,7 @@ fn a_long_pod_name_gets_the_hostname_kubelet_cuts_and_apply_reads_no_fifo() {
 
 #[test]
 fn an_environment_too_big_for_execve_fails_its_container_and_says_why() {
+    require_root!();
     let name = lab_name("topo-links");
     let dir = scratch("topo-links");
     // fs/exec.c takes argv and envp up to a quarter of the stack limit, never less than
@@ -288,7 +292,7 @@ fn an_environment_too_big_for_execve_fails_its_container_and_says_why() {
         .env("LABCTL_DNS_UPSTREAMS", "")
         .output()
         .unwrap();
-    let lab = Lab { name, topology };
+    let lab = Lab::guard(name, topology);
     ok(out);
 
     eventually(30, || {
