@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod dns;
 pub mod files;
 pub mod kernel;
+pub mod lab;
 pub mod output;
 pub mod proxy;
 pub mod runtime;

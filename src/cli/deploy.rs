@@ -9,8 +9,8 @@ use crate::kernel::plan::NetPlan;
 use crate::runtime;
 use crate::store::{Phase, Store};
 
-use super::destroy;
 use super::inspect;
+use crate::lab::destroy;
 
 #[derive(clap::Args)]
 pub struct Args {

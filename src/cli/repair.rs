@@ -4,8 +4,6 @@ use crate::kernel;
 use crate::runtime::supervisor;
 use crate::store::{Phase, Store};
 
-use super::labs;
-
 #[derive(clap::Args)]
 pub struct Args {
     /// Lab name (optional when exactly one runs)
@@ -17,7 +15,7 @@ pub struct Args {
 /// destroy was interrupted) is refused: only destroy and a new deploy rebuild it.
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let lab = labs::selected_name(&store, args.lab.as_deref())?;
+    let lab = crate::lab::select::selected_name(&store, args.lab.as_deref())?;
     if !store.exists(&lab) {
         bail!("lab {lab:?} is not running: nothing to repair");
     }

@@ -6,8 +6,6 @@ use anyhow::{Context, Result};
 use crate::store::Store;
 use crate::verify::{self, CheckResult};
 
-use super::labs;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
@@ -29,7 +27,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let lab = labs::select_healthy(&store, args.lab.as_deref())?;
+    let lab = crate::lab::select::select_healthy(&store, args.lab.as_deref())?;
     let checks = verify::derive(&lab);
     let text = args.output == Format::Text;
     let mut print = |r: &CheckResult| {
