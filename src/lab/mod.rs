@@ -3,5 +3,6 @@
 //! means. cli/ (and the API server to come) call these and print what they
 //! return; nothing here prints.
 
+pub mod deploy;
 pub mod destroy;
 pub mod select;
