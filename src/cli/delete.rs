@@ -1,7 +1,6 @@
 use anyhow::{Result, bail};
 
 use crate::cluster::apply::{Kind, ObjectRef};
-use crate::cluster::live;
 use crate::store::Store;
 
 use super::labs;
@@ -35,21 +34,8 @@ pub fn run(args: Args) -> Result<i32> {
     )?;
     let store = Store::open();
     let lab = labs::select(&store, args.lab.as_deref())?.name;
-    let now = crate::clock::now_rfc3339();
     for target in targets {
-        let mut lines = Vec::new();
-        super::live::change_lab(&store, &lab, |state| {
-            if target.kind == Kind::Pod {
-                lines.push(format!("pod \"{}\" deleted", target.name));
-                return live::delete_pod(state, &target.namespace, &target.name, &now);
-            }
-            let (changes, report) = crate::cluster::apply::delete(state, std::slice::from_ref(&target))?;
-            lines = report;
-            Ok(changes)
-        })?;
-        for line in lines {
-            println!("{line}");
-        }
+        super::apply::print_lines(crate::lab::live::delete(&store, &lab, &target)?);
     }
     Ok(0)
 }

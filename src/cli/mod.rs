@@ -12,7 +12,6 @@ mod graph;
 mod inspect;
 mod jsonpath;
 mod labs;
-mod live;
 mod logs;
 mod repair;
 mod scale;

@@ -1,6 +1,5 @@
 use anyhow::{Result, bail};
 
-use crate::cluster::live;
 use crate::cluster::state::WorkloadKind;
 use crate::store::Store;
 
@@ -34,10 +33,7 @@ pub fn run(args: Args) -> Result<i32> {
     };
     let store = Store::open();
     let lab = labs::select(&store, args.lab.as_deref())?.name;
-    let now = crate::clock::now_rfc3339();
-    super::live::change_lab(&store, &lab, |state| {
-        live::scale(state, kind, &args.namespace, &name, args.replicas, &now)
-    })?;
+    crate::lab::live::scale(&store, &lab, kind, &args.namespace, &name, args.replicas)?;
     let noun = if kind == WorkloadKind::Deployment {
         "deployment.apps"
     } else {

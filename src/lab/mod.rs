@@ -5,4 +5,6 @@
 
 pub mod deploy;
 pub mod destroy;
+pub mod live;
+pub mod manifests;
 pub mod select;
