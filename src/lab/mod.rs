@@ -7,4 +7,5 @@ pub mod deploy;
 pub mod destroy;
 pub mod live;
 pub mod manifests;
+pub mod repair;
 pub mod select;
