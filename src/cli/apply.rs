@@ -8,13 +8,13 @@ use crate::lab::{live, manifests};
 use crate::spec::{self, Object};
 use crate::store::Store;
 
+use super::args::LabArg;
 use super::labs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
+    #[command(flatten)]
+    lab: LabArg,
     /// Manifest file (multi-document YAML); `-` reads standard input
     #[arg(short = 'f', long = "filename", required = true)]
     file: PathBuf,
@@ -23,7 +23,7 @@ pub struct Args {
 /// `labctl apply -f FILE`: create or change the file's objects in a running lab.
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let lab = labs::select(&store, args.lab.as_deref())?;
+    let lab = args.lab.select(&store)?;
     let objects = load_manifests(&lab, &args.file)?;
     print_lines(live::apply(&store, &lab.name, &objects)?);
     Ok(0)

@@ -3,15 +3,14 @@ use anyhow::{Result, bail};
 use crate::cluster::apply::{Kind, ObjectRef};
 use crate::store::Store;
 
-use super::labs;
+use super::args::{LabArg, NamespaceArg};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
+    #[command(flatten)]
+    lab: LabArg,
+    #[command(flatten)]
+    namespace: NamespaceArg,
     /// Delete the objects of this manifest file (`-`: standard input)
     #[arg(short = 'f', long = "filename", conflicts_with = "resource")]
     file: Option<std::path::PathBuf>,
@@ -25,15 +24,15 @@ pub struct Args {
 /// deleted pod of a workload is replaced by its controller.
 pub fn run(args: Args) -> Result<i32> {
     if let Some(file) = &args.file {
-        return super::apply::delete(args.lab.as_deref(), file);
+        return super::apply::delete(args.lab.name(), file);
     }
     let targets = targets(
         args.resource.as_deref().unwrap_or_default(),
         &args.names,
-        &args.namespace,
+        args.namespace.name(),
     )?;
     let store = Store::open();
-    let lab = labs::select(&store, args.lab.as_deref())?.name;
+    let lab = args.lab.select(&store)?.name;
     for target in targets {
         super::apply::print_lines(crate::lab::live::delete(&store, &lab, &target)?);
     }

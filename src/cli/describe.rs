@@ -3,15 +3,14 @@ use anyhow::{Result, bail};
 use crate::output::describe;
 use crate::store::Store;
 
-use super::labs;
+use super::args::{LabArg, NamespaceArg};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
+    #[command(flatten)]
+    lab: LabArg,
+    #[command(flatten)]
+    namespace: NamespaceArg,
     /// pod or service (or TYPE/NAME)
     resource: String,
     names: Vec<String>,
@@ -24,8 +23,8 @@ pub fn run(args: Args) -> Result<i32> {
         None => (args.resource.clone(), Vec::new()),
     };
     names.extend(args.names.iter().cloned());
-    let state = labs::select(&Store::open(), args.lab.as_deref())?;
-    let ns = args.namespace.as_str();
+    let state = args.lab.select(&Store::open())?;
+    let ns = args.namespace.name();
     let mut texts = Vec::new();
     match kind.to_ascii_lowercase().as_str() {
         "po" | "pod" | "pods" => {

@@ -7,20 +7,15 @@ use crate::cluster::state::{LabState, Labels, NodeState, Role, WorkloadKind};
 use crate::output::get::{self as printer, Format};
 use crate::store::Store;
 
-use super::labs;
+use super::args::{LabArg, NamespacesArgs};
 use super::selector::Selector;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    /// Namespace
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
-    /// All namespaces
-    #[arg(short = 'A', long = "all-namespaces")]
-    all_namespaces: bool,
+    #[command(flatten)]
+    lab: LabArg,
+    #[command(flatten)]
+    namespaces: NamespacesArgs,
     /// Label selector, e.g. app=nginx,tier!=db
     #[arg(short = 'l', long = "selector")]
     selector: Option<String>,
@@ -72,10 +67,10 @@ pub fn run(args: Args) -> Result<i32> {
     names.extend(args.names.iter().cloned());
     let kind = kind_of(&resource)?;
     let selector = Selector::parse(args.selector.as_deref().unwrap_or(""))?;
-    let state = labs::select(&Store::open(), args.lab.as_deref())?;
+    let state = args.lab.select(&Store::open())?;
     let scope = Scope {
-        namespace: &args.namespace,
-        all: args.all_namespaces,
+        namespace: args.namespaces.name(),
+        all: args.namespaces.all(),
         names: &names,
         selector: &selector,
     };
@@ -91,7 +86,7 @@ pub fn run(args: Args) -> Result<i32> {
         );
     }
     if found == 0 && missing.is_empty() {
-        let ns = (!args.all_namespaces && kind != Kind::Nodes).then_some(args.namespace.as_str());
+        let ns = (!args.namespaces.all() && kind != Kind::Nodes).then_some(args.namespaces.name());
         if matches!(format, Format::Table | Format::Wide | Format::Name) {
             eprintln!("{}", printer::no_resources(ns));
         }

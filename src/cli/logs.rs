@@ -6,16 +6,14 @@ use anyhow::{Result, bail};
 use crate::runtime::kubelet::Kubelet;
 use crate::store::Store;
 
-use super::labs;
+use super::args::{LabArg, NamespaceArg};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    /// Namespace of the pod
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
+    #[command(flatten)]
+    lab: LabArg,
+    #[command(flatten)]
+    namespace: NamespaceArg,
     /// Container (default: the pod's first container)
     #[arg(short = 'c', long = "container")]
     container: Option<String>,
@@ -32,9 +30,9 @@ pub struct Args {
 /// The container's output, as `kubectl logs` shows it (stdout and stderr together).
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let state = labs::select(&store, args.lab.as_deref())?;
-    let Some(pod) = state.pod(&args.namespace, &args.pod) else {
-        bail!("pods {:?} not found in namespace {:?}", args.pod, args.namespace);
+    let state = args.lab.select(&store)?;
+    let Some(pod) = state.pod(args.namespace.name(), &args.pod) else {
+        bail!("pods {:?} not found in namespace {:?}", args.pod, args.namespace.name());
     };
     let container = match &args.container {
         Some(c) => {

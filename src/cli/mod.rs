@@ -1,6 +1,7 @@
 //! The command line: one small module per verb (load → resolve → plan → apply → print).
 
 mod apply;
+mod args;
 mod builtin;
 mod delete;
 mod deploy;

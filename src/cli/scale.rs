@@ -3,15 +3,14 @@ use anyhow::{Result, bail};
 use crate::cluster::state::WorkloadKind;
 use crate::store::Store;
 
-use super::labs;
+use super::args::{LabArg, NamespaceArg};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
+    #[command(flatten)]
+    lab: LabArg,
+    #[command(flatten)]
+    namespace: NamespaceArg,
     /// New number of replicas
     #[arg(long)]
     replicas: u32,
@@ -32,8 +31,8 @@ pub fn run(args: Args) -> Result<i32> {
         other => bail!("labctl scales deployments and statefulsets, not {other:?}"),
     };
     let store = Store::open();
-    let lab = labs::select(&store, args.lab.as_deref())?.name;
-    crate::lab::live::scale(&store, &lab, kind, &args.namespace, &name, args.replicas)?;
+    let lab = args.lab.select(&store)?.name;
+    crate::lab::live::scale(&store, &lab, kind, args.namespace.name(), &name, args.replicas)?;
     let noun = if kind == WorkloadKind::Deployment {
         "deployment.apps"
     } else {
