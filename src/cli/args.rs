@@ -24,37 +24,43 @@ impl LabArg {
     }
 }
 
-/// `-n NAMESPACE`: where a command's objects are.
+/// `--lab` and `-n NAMESPACE`: where the objects a command names are.
 #[derive(clap::Args)]
-pub struct NamespaceArg {
+pub struct NamespaceArgs {
+    #[command(flatten)]
+    pub lab: LabArg,
     /// Namespace of the objects
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     namespace: String,
 }
 
-impl NamespaceArg {
-    pub fn name(&self) -> &str {
+impl NamespaceArgs {
+    pub fn namespace(&self) -> &str {
         &self.namespace
     }
 }
 
-/// `-n NAMESPACE` or `-A`, for commands that list objects.
+/// `--lab`, and `-n NAMESPACE` or `-A`: for commands that list objects.
 #[derive(clap::Args)]
-pub struct NamespacesArgs {
+pub struct ListArgs {
     #[command(flatten)]
-    namespace: NamespaceArg,
+    scope: NamespaceArgs,
     /// All namespaces
     #[arg(short = 'A', long = "all-namespaces")]
     all_namespaces: bool,
 }
 
-impl NamespacesArgs {
-    /// The namespace asked for (when not all).
-    pub fn name(&self) -> &str {
-        self.namespace.name()
+impl ListArgs {
+    pub fn lab(&self) -> &LabArg {
+        &self.scope.lab
     }
 
-    pub fn all(&self) -> bool {
+    /// The namespace asked for (when not all).
+    pub fn namespace(&self) -> &str {
+        self.scope.namespace()
+    }
+
+    pub fn all_namespaces(&self) -> bool {
         self.all_namespaces
     }
 }

@@ -3,31 +3,43 @@ use anyhow::{Result, bail};
 use crate::output::describe;
 use crate::store::Store;
 
-use super::args::{LabArg, NamespaceArg};
+use super::args::NamespaceArgs;
+use super::resource::{self, Named, Resource};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    lab: LabArg,
-    #[command(flatten)]
-    namespace: NamespaceArg,
+    scope: NamespaceArgs,
     /// pod or service (or TYPE/NAME)
     resource: String,
     names: Vec<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Described {
+    Pod,
+    Service,
+}
+
+impl Described {
+    fn of(resource: Resource) -> Option<Described> {
+        match resource {
+            Resource::Pod => Some(Described::Pod),
+            Resource::Service => Some(Described::Service),
+            _ => None,
+        }
+    }
+}
+
 /// `labctl describe pod|service NAME`, in kubectl's layout.
 pub fn run(args: Args) -> Result<i32> {
-    let (kind, mut names) = match args.resource.split_once('/') {
-        Some((k, n)) => (k.to_string(), vec![n.to_string()]),
-        None => (args.resource.clone(), Vec::new()),
-    };
-    names.extend(args.names.iter().cloned());
-    let state = args.lab.select(&Store::open())?;
-    let ns = args.namespace.name();
+    let named = resource::parse("describe", Described::of, &args.resource, &args.names)?;
+    let Named { kind, names } = resource::one_type("describe", named)?;
+    let state = args.scope.lab.select(&Store::open())?;
+    let ns = args.scope.namespace();
     let mut texts = Vec::new();
-    match kind.to_ascii_lowercase().as_str() {
-        "po" | "pod" | "pods" => {
+    match kind {
+        Described::Pod => {
             for p in state
                 .pods
                 .iter()
@@ -36,7 +48,7 @@ pub fn run(args: Args) -> Result<i32> {
                 texts.push(describe::pod(&state, p));
             }
         }
-        "svc" | "service" | "services" => {
+        Described::Service => {
             for s in state
                 .services
                 .iter()
@@ -45,10 +57,10 @@ pub fn run(args: Args) -> Result<i32> {
                 texts.push(describe::service(&state, s));
             }
         }
-        other => bail!("labctl describes pods and services, not {other:?}"),
     }
     if texts.is_empty() {
-        bail!("{kind} {:?} not found in namespace {ns:?}", names.join(" "));
+        let word = args.resource.split('/').next().unwrap_or_default();
+        bail!("{word} {:?} not found in namespace {ns:?}", names.join(" "));
     }
     print!("{}", texts.join("\n\n"));
     Ok(0)

@@ -4,14 +4,12 @@ use crate::cluster::LabState;
 use crate::kernel::exec::{ExecOptions, command_in, exit_code};
 use crate::store::Store;
 
-use super::args::{LabArg, NamespaceArg};
+use super::args::NamespaceArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    lab: LabArg,
-    #[command(flatten)]
-    namespace: NamespaceArg,
+    scope: NamespaceArgs,
     /// Accepted for kubectl compatibility: stdin is always passed through
     #[arg(short = 'i', long = "stdin")]
     _stdin: bool,
@@ -37,7 +35,7 @@ struct Target {
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let target = find(&args.lab.select(&store)?, &args.target, args.namespace.name())?;
+    let target = find(&args.scope.lab.select(&store)?, &args.target, args.scope.namespace())?;
     let opts = ExecOptions {
         hostname: Some(target.hostname),
         etc_overlay: target.is_pod,

@@ -6,14 +6,13 @@ use anyhow::{Result, bail};
 use crate::runtime::kubelet::Kubelet;
 use crate::store::Store;
 
-use super::args::{LabArg, NamespaceArg};
+use super::args::NamespaceArgs;
+use super::resource::{self, Resource};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    lab: LabArg,
-    #[command(flatten)]
-    namespace: NamespaceArg,
+    scope: NamespaceArgs,
     /// Container (default: the pod's first container)
     #[arg(short = 'c', long = "container")]
     container: Option<String>,
@@ -23,16 +22,17 @@ pub struct Args {
     /// The output of the container's previous run (before its last restart)
     #[arg(short = 'p', long)]
     previous: bool,
-    /// Pod name
+    /// Pod name (or pod/NAME)
     pod: String,
 }
 
 /// The container's output, as `kubectl logs` shows it (stdout and stderr together).
 pub fn run(args: Args) -> Result<i32> {
+    let name = resource::one_name("logs", Resource::Pod, &args.pod)?;
     let store = Store::open();
-    let state = args.lab.select(&store)?;
-    let Some(pod) = state.pod(args.namespace.name(), &args.pod) else {
-        bail!("pods {:?} not found in namespace {:?}", args.pod, args.namespace.name());
+    let state = args.scope.lab.select(&store)?;
+    let Some(pod) = state.pod(args.scope.namespace(), &name) else {
+        bail!("pods {name:?} not found in namespace {:?}", args.scope.namespace());
     };
     let container = match &args.container {
         Some(c) => {

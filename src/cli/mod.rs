@@ -15,6 +15,7 @@ mod jsonpath;
 mod labs;
 mod logs;
 mod repair;
+mod resource;
 mod scale;
 mod selector;
 mod supervise;

@@ -1,16 +1,16 @@
 use anyhow::{Result, bail};
 
+use crate::cluster::apply::Kind;
 use crate::cluster::state::WorkloadKind;
 use crate::store::Store;
 
-use super::args::{LabArg, NamespaceArg};
+use super::args::NamespaceArgs;
+use super::resource::{self, Named, Resource};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    lab: LabArg,
-    #[command(flatten)]
-    namespace: NamespaceArg,
+    scope: NamespaceArgs,
     /// New number of replicas
     #[arg(long)]
     replicas: u32,
@@ -20,24 +20,25 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let (kind_word, name) = match (args.resource.split_once('/'), &args.name) {
-        (Some((k, n)), None) => (k.to_string(), n.to_string()),
-        (None, Some(n)) => (args.resource.clone(), n.clone()),
-        _ => bail!("usage: labctl scale deployment/NAME --replicas=N"),
+    let named = resource::parse("scale", scalable, &args.resource, args.name.as_slice())?;
+    let [Named { kind, names }] = named.as_slice() else {
+        bail!(USAGE);
     };
-    let kind = match kind_word.to_ascii_lowercase().as_str() {
-        "deploy" | "deployment" | "deployments" => WorkloadKind::Deployment,
-        "sts" | "statefulset" | "statefulsets" => WorkloadKind::StatefulSet,
-        other => bail!("labctl scales deployments and statefulsets, not {other:?}"),
+    let [name] = names.as_slice() else {
+        bail!(USAGE);
     };
     let store = Store::open();
-    let lab = args.lab.select(&store)?.name;
-    crate::lab::live::scale(&store, &lab, kind, args.namespace.name(), &name, args.replicas)?;
-    let noun = if kind == WorkloadKind::Deployment {
-        "deployment.apps"
-    } else {
-        "statefulset.apps"
-    };
-    println!("{noun}/{name} scaled");
+    let lab = args.scope.lab.select(&store)?.name;
+    crate::lab::live::scale(&store, &lab, *kind, args.scope.namespace(), name, args.replicas)?;
+    println!("{}/{name} scaled", Kind::Workload(*kind).noun());
     Ok(0)
+}
+
+const USAGE: &str = "usage: labctl scale deployment/NAME --replicas=N";
+
+fn scalable(resource: Resource) -> Option<WorkloadKind> {
+    match resource {
+        Resource::Workload(kind @ (WorkloadKind::Deployment | WorkloadKind::StatefulSet)) => Some(kind),
+        _ => None,
+    }
 }
