@@ -8,6 +8,7 @@ pub mod files;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixture;
 pub mod kernel;
+pub mod lab;
 pub mod output;
 pub mod proxy;
 pub mod runtime;
