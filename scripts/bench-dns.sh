@@ -41,9 +41,9 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building (release)..." >&2
-BIN=$(cargo test --release --test dns_bench --no-run --message-format=json 2>/dev/null |
+BIN=$(cargo bench --bench dns_bench --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*dns_bench[^"]*\)".*/\1/p' | tail -1)
-[[ -x $BIN ]] || { echo "dns_bench test binary not found" >&2; exit 1; }
+[[ -x $BIN ]] || { echo "dns_bench binary not found" >&2; exit 1; }
 
 ip netns add "$SRV"
 ip netns add "$CLI"
@@ -59,7 +59,7 @@ ip -n "$CLI" link set bd-c$$ up
 DNS_BENCH_NETNS=$SRV DNS_BENCH_ADDR=10.77.0.1:53 DNS_BENCH_ZONEFILE=$WORK/cluster.local.zone \
     DNS_BENCH_STOPFILE=$WORK/stop DNS_BENCH_SECONDS=3600 DNS_BENCH_UDP_SOCKETS=${UDP_SOCKETS:-2} \
     DNS_BENCH_FAST_UDP=${FAST_UDP:-1} \
-    "$BIN" --ignored --exact serve_for_bench --nocapture >"$WORK/labctl.log" 2>&1 &
+    "$BIN" --bench >"$WORK/labctl.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do [[ -s $WORK/cluster.local.zone ]] && break; sleep 0.1; done
 sleep 0.5

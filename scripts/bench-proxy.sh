@@ -7,4 +7,4 @@
 set -eu
 cd "$(dirname "$0")/.."
 echo "machine: $(uname -r), $(nproc) cores, $(iptables --version), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-exec cargo test --release --test proxy_bench -- --ignored --nocapture --test-threads 1
+exec cargo bench --bench proxy_bench

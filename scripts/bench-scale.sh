@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LABCTL_DNS_UPSTREAMS=""
-cargo test --release --quiet --test scale_bench -- --ignored --nocapture --test-threads 1 2>&1 | grep '^|'
+cargo bench --quiet --bench scale_bench 2>&1 | grep '^|'

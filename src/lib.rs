@@ -5,7 +5,10 @@ pub mod clock;
 pub mod cluster;
 pub mod dns;
 pub mod files;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixture;
 pub mod kernel;
+pub mod lab;
 pub mod output;
 pub mod proxy;
 pub mod runtime;

@@ -49,6 +49,7 @@ fn expectation(file: &Path) -> (String, String) {
 
 #[test]
 fn every_bad_file_is_refused_by_the_cli() {
+    require_root!();
     let all: Vec<PathBuf> = files("tests/bad_input")
         .into_iter()
         .chain(files("tests/bad_lab"))

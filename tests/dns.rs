@@ -5,6 +5,8 @@
 //! the server on 127.0.0.1 in the root netns, and the SERVFAIL case points at
 //! an unused loopback port.
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,30 +16,45 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use labctl::cluster::state::LabState;
-use labctl::dns::fixture::{self, add, endpoint, external_name, service};
 use labctl::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets, bind_sockets_in_netns};
 use labctl::dns::{DEFAULT_TTL, Zone};
+use labctl::fixture::{self, add, endpoint, external_name, service};
 use labctl::kernel::exec::output_in;
 use labctl::kernel::netns;
 use labctl::spec::Protocol;
+
+use common::{Netns, require_root};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A netns with lo up and a DNS server on 127.0.0.1:53 inside it; both go
 /// away on drop, even when the test panics.
 struct Lab {
-    ns: String,
+    ns: Netns,
     server: Option<ServerHandle>,
 }
 
 impl Lab {
-    fn start(state: &LabState, upstreams: Vec<SocketAddr>) -> Lab {
-        let ns = format!("dt-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        netns::create(&ns).expect("create netns");
-        let mut lab = Lab { ns, server: None };
-        let up = output_in(&lab.ns, &Default::default(), &args(&["ip", "link", "set", "lo", "up"])).expect("lo up");
+    /// A fresh netns `dt-<pid>-<tag><n>` with lo up, no server yet.
+    fn netns(tag: &str) -> Lab {
+        let ns = Netns::create(format!(
+            "dt-{}-{tag}{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let up = output_in(
+            ns.name(),
+            &Default::default(),
+            &args(&["ip", "link", "set", "lo", "up"]),
+        )
+        .expect("lo up");
         assert!(up.status.success(), "{up:?}");
-        let sockets = bind_sockets_in_netns(&lab.ns, "127.0.0.1:53".parse().unwrap(), 2).expect("bind in netns");
+        Lab { ns, server: None }
+    }
+
+    fn start(state: &LabState, upstreams: Vec<SocketAddr>) -> Lab {
+        let mut lab = Lab::netns("");
+        let sockets = bind_sockets_in_netns(lab.ns.name(), "127.0.0.1:53".parse().unwrap(), 2).expect("bind in netns");
         let mut config = ServerConfig::new(sockets);
         config.upstreams = upstreams;
         lab.server = Some(ServerHandle::spawn(config, SharedZone::from_state(state, DEFAULT_TTL)).expect("spawn"));
@@ -52,13 +69,13 @@ impl Lab {
     fn dig(&self, dig_args: &[&str]) -> String {
         let mut argv = vec!["dig", "@127.0.0.1", "+time=3", "+tries=1"];
         argv.extend_from_slice(dig_args);
-        let out = output_in(&self.ns, &Default::default(), &args(&argv)).expect("run dig");
+        let out = output_in(self.ns.name(), &Default::default(), &args(&argv)).expect("run dig");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// A UDP client socket created inside the netns.
     fn client(&self) -> UdpSocket {
-        let handle = netns::open(&self.ns).unwrap();
+        let handle = netns::open(self.ns.name()).unwrap();
         std::thread::spawn(move || {
             nix::sched::setns(handle.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
             let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -71,13 +88,12 @@ impl Lab {
     }
 }
 
+/// The server stops before its netns goes (the `ns` field drops after this).
 impl Drop for Lab {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
             let _ = server.shutdown();
         }
-        let _ = netns::delete(&self.ns);
-        assert!(!netns::exists(&self.ns), "netns {} left behind", self.ns);
     }
 }
 
@@ -146,6 +162,7 @@ fn lab_state() -> LabState {
 
 #[test]
 fn a_records_for_cluster_ip_headless_and_statefulset_pods() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     let out = lab.dig(&["nginx-clusterip.default.svc.cluster.local"]);
     assert_eq!(status(&out), "NOERROR");
@@ -172,6 +189,7 @@ fn a_records_for_cluster_ip_headless_and_statefulset_pods() {
 
 #[test]
 fn srv_with_glue() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     let out = lab.dig(&["SRV", "_redis._tcp.redis-headless.default.svc.cluster.local"]);
     assert_eq!(
@@ -195,6 +213,7 @@ fn srv_with_glue() {
 
 #[test]
 fn ptr_for_vip_and_endpoint() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     assert_eq!(
         lab.dig(&["+short", "-x", "10.96.204.67"]).trim(),
@@ -208,6 +227,7 @@ fn ptr_for_vip_and_endpoint() {
 
 #[test]
 fn nxdomain_and_nodata_carry_the_soa() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     for name in [
         "nope.default.svc.cluster.local",
@@ -240,6 +260,7 @@ fn nxdomain_and_nodata_carry_the_soa() {
 
 #[test]
 fn case_is_matched_loosely_and_preserved() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     let out = lab.dig(&["NGINX-ClusterIP.Default.SVC.cluster.LOCAL"]);
     assert_eq!(
@@ -250,6 +271,7 @@ fn case_is_matched_loosely_and_preserved() {
 
 #[test]
 fn large_answers_truncate_over_udp_and_complete_over_tcp() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![]);
     let name = "big.default.svc.cluster.local";
     // Without EDNS: 512 bytes at most, TC set.
@@ -300,6 +322,7 @@ fn a_answers(reply: &Message) -> Vec<Ipv4Addr> {
 
 #[test]
 fn live_updates_apply_at_once_without_dropping_queries() {
+    require_root!();
     let mut state = lab_state();
     let lab = Lab::start(&state, vec![]);
     let client = lab.client();
@@ -400,6 +423,7 @@ fn unused_port() -> SocketAddr {
 
 #[test]
 fn names_outside_the_zone_are_forwarded() {
+    require_root!();
     let (upstream, addr) = fake_upstream();
     // A dead upstream first: the next one is tried within the budget.
     let lab = Lab::start(&lab_state(), vec![unused_port(), addr]);
@@ -444,6 +468,7 @@ fn names_outside_the_zone_are_forwarded() {
 
 #[test]
 fn unreachable_upstreams_give_a_fast_servfail() {
+    require_root!();
     let lab = Lab::start(&lab_state(), vec![unused_port()]);
     let start = Instant::now();
     let out = lab.dig(&["+time=5", "www.example.com"]);
@@ -457,12 +482,10 @@ fn unreachable_upstreams_give_a_fast_servfail() {
 
 #[test]
 fn hickory_udp_path_behaves_the_same() {
+    require_root!();
     // fast_udp off: hickory's Server handles UDP through the RequestHandler.
-    let ns = format!("dt-{}-h{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-    netns::create(&ns).unwrap();
-    let mut lab = Lab { ns, server: None };
-    output_in(&lab.ns, &Default::default(), &args(&["ip", "link", "set", "lo", "up"])).unwrap();
-    let sockets = bind_sockets_in_netns(&lab.ns, "127.0.0.1:53".parse().unwrap(), 1).unwrap();
+    let mut lab = Lab::netns("h");
+    let sockets = bind_sockets_in_netns(lab.ns.name(), "127.0.0.1:53".parse().unwrap(), 1).unwrap();
     let mut config = ServerConfig::new(sockets);
     config.upstreams = vec![];
     config.fast_udp = false;

@@ -6,6 +6,7 @@ use common::*;
 
 #[test]
 fn get_pods_wide_has_kubectl_columns_and_selectors_filter() {
+    require_root!();
     let lab = Lab::seed("get");
     let wide = ok(lab.labctl(&["get", "pods", "-o", "wide"]));
     let header = wide.lines().next().unwrap();
@@ -57,6 +58,7 @@ fn get_pods_wide_has_kubectl_columns_and_selectors_filter() {
 
 #[test]
 fn get_yaml_is_a_kubernetes_list_and_services_show_headless_as_none() {
+    require_root!();
     let lab = Lab::seed("getyaml");
     let yaml = ok(lab.labctl(&["get", "pods", "-o", "yaml"]));
     assert!(yaml.starts_with("apiVersion: v1\nitems:\n"), "{yaml}");
@@ -77,6 +79,7 @@ fn get_yaml_is_a_kubernetes_list_and_services_show_headless_as_none() {
 
 #[test]
 fn inspect_shows_nodes_and_pods_in_a_box_table_and_json() {
+    require_root!();
     let lab = Lab::seed("inspect");
     let table = ok(labctl(&["inspect", "--lab", &lab.name]));
     assert!(table.starts_with('╭'), "{table}");
@@ -93,6 +96,7 @@ fn inspect_shows_nodes_and_pods_in_a_box_table_and_json() {
 
 #[test]
 fn describe_service_lists_ready_endpoints_like_kubectl() {
+    require_root!();
     let lab = Lab::seed("describe");
     let text = ok(lab.labctl(&["describe", "service", "nginx-headless"]));
     assert!(text.contains("\nIP:                None\n"), "{text}");

@@ -45,6 +45,7 @@ fn snapshot() -> String {
 
 #[test]
 fn root_netns_is_unchanged_by_deploy_and_destroy() {
+    require_root!();
     let before = snapshot();
     let lab = Lab::seed("host");
     let during = snapshot();

@@ -2,6 +2,8 @@
 //! own name prefix, so they may run in parallel, and checks that none of its
 //! namespaces is left behind.
 
+mod common;
+
 use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::Instant;
@@ -13,25 +15,10 @@ use labctl::kernel::plan::{NetPlan, NsPlan, RoutePlan, VethPlan};
 use labctl::kernel::teardown::teardown;
 use labctl::kernel::{links, netlink, netns, sysctl};
 
+use common::{Netns, assert_netns_gone, require_root};
+
 fn prefix(test: &str) -> String {
     format!("kt-{test}-{}", std::process::id())
-}
-
-/// Tears the namespaces down even when the test panics half-way.
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        teardown(&self.0);
-    }
-}
-
-fn assert_all_gone(names: &[String]) {
-    let left: Vec<String> = netns::list().into_iter().filter(|name| names.contains(name)).collect();
-    assert!(left.is_empty(), "namespaces left behind: {left:?}");
-    for name in names {
-        assert!(!netns::etc_dir_of(name).exists(), "/etc/netns/{name} left behind");
-    }
 }
 
 fn names_of(plan: &NetPlan) -> Vec<String> {
@@ -159,9 +146,10 @@ fn is_nsfs(file: &std::fs::File) -> bool {
 
 #[test]
 fn create_delete_exists_list_are_idempotent() {
+    require_root!();
     let name = prefix("netns");
     let names = vec![name.clone()];
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
 
     assert!(!netns::exists(&name));
     netns::create(&name).unwrap();
@@ -184,14 +172,15 @@ fn create_delete_exists_list_are_idempotent() {
     assert!(netns::open(&name).is_err());
     assert!(netns::create("bad/name").is_err());
     assert!(netns::delete("..").is_err());
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]
 fn a_new_netns_has_only_lo_and_its_own_sysctls() {
+    require_root!();
     let name = prefix("fresh");
     let names = vec![name.clone()];
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     netns::create(&name).unwrap();
     let netns_file = netns::open(&name).unwrap();
 
@@ -216,14 +205,15 @@ fn a_new_netns_has_only_lo_and_its_own_sysctls() {
     drop(runtime);
 
     teardown(&names);
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]
 fn calico_pods_on_two_nodes_ping_each_other() {
+    require_root!();
     let (plan, pods) = calico_lab(&prefix("ping"), 2, 1);
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     apply(&plan).unwrap();
 
     let node0 = &plan.namespaces[1].name;
@@ -257,18 +247,19 @@ fn calico_pods_on_two_nodes_ping_each_other() {
     assert!(back.status.success(), "{}", String::from_utf8_lossy(&back.stdout));
 
     assert!(teardown(&names).is_empty());
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]
 fn errors_name_the_netns_and_the_object() {
+    require_root!();
     let (mut plan, _) = calico_lab(&prefix("error"), 1, 1);
     let pod = plan.namespaces[2].name.clone();
     // The same route twice: the kernel refuses the second one.
     let default = plan.namespaces[2].routes[1].clone();
     plan.namespaces[2].routes.push(default);
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
 
     let err = apply(&plan).unwrap_err();
     assert_eq!(
@@ -276,11 +267,12 @@ fn errors_name_the_netns_and_the_object() {
         format!("netns {pod}: add route 0.0.0.0/0 via 169.254.1.1 dev eth0: File exists (os error 17)")
     );
     assert!(teardown(&names).is_empty());
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]
 fn exec_sees_etc_files_hostname_and_exit_code() {
+    require_root!();
     let name = prefix("exec");
     let resolv =
         "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n";
@@ -292,7 +284,7 @@ fn exec_sees_etc_files_hostname_and_exit_code() {
         }],
     };
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     apply(&plan).unwrap();
 
     let pod = ExecOptions {
@@ -311,13 +303,14 @@ fn exec_sees_etc_files_hostname_and_exit_code() {
     assert_ne!(nix::unistd::gethostname().unwrap(), "redis-0");
 
     assert!(teardown(&names).is_empty());
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 /// LABCTL_INJECT_FAILURE is process-wide, so each phase runs in a child
 /// process of this test binary (`injected_failure_child`).
 #[test]
 fn injected_failure_then_teardown_leaves_nothing() {
+    require_root!();
     for phase in ["namespaces", "links", "addresses", "routes"] {
         let prefix = prefix(&format!("inject-{phase}"));
         let output = Command::new(std::env::current_exe().unwrap())
@@ -341,13 +334,14 @@ fn injected_failure_then_teardown_leaves_nothing() {
             String::from_utf8_lossy(&output.stdout)
         );
         assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
-        assert_all_gone(&names);
+        assert_netns_gone(&names);
     }
 }
 
 #[test]
 #[ignore = "run by injected_failure_then_teardown_leaves_nothing"]
 fn injected_failure_child() {
+    require_root!();
     let (Ok(phase), Ok(prefix)) = (
         std::env::var("LABCTL_INJECT_FAILURE"),
         std::env::var("KT_INJECT_PREFIX"),
@@ -363,7 +357,7 @@ fn injected_failure_child() {
     }
     let errors = teardown(&names);
     assert!(errors.is_empty(), "{errors:?}");
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 fn root_netns_snapshot() -> (Vec<String>, String) {
@@ -379,20 +373,21 @@ fn root_netns_snapshot() -> (Vec<String>, String) {
 
 #[test]
 fn root_netns_is_untouched() {
+    require_root!();
     let before = root_netns_snapshot();
     let (plan, _) = calico_lab(&prefix("root"), 2, 2);
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     apply(&plan).unwrap();
     assert!(teardown(&names).is_empty());
     assert_eq!(root_netns_snapshot(), before);
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 fn bench(nodes: usize, pods_per_node: usize) {
     let (plan, pods) = calico_lab(&prefix(&format!("bench{nodes}x{pods_per_node}")), nodes, pods_per_node);
     let names = names_of(&plan);
-    let _cleanup = Cleanup(names.clone());
+    let _cleanup = Netns::guard(&names);
     let routes: usize = plan.namespaces.iter().map(|ns| ns.routes.len()).sum();
     let veths: usize = plan.namespaces.iter().map(|ns| ns.veths.len()).sum();
 
@@ -412,17 +407,19 @@ fn bench(nodes: usize, pods_per_node: usize) {
         "{} netns, {veths} veth pairs, {routes} routes: apply {applied:?}, teardown {torn_down:?}",
         names.len()
     );
-    assert_all_gone(&names);
+    assert_netns_gone(&names);
 }
 
 #[test]
 #[ignore = "benchmark: cargo test --release --test kernel -- --ignored bench --nocapture"]
 fn bench_apply_20_netns() {
+    require_root!();
     bench(4, 4);
 }
 
 #[test]
 #[ignore = "benchmark: cargo test --release --test kernel -- --ignored bench --nocapture"]
 fn bench_apply_1000_pods_on_10_nodes() {
+    require_root!();
     bench(10, 100);
 }

@@ -6,6 +6,7 @@ use common::*;
 
 #[test]
 fn seed_lab_pods_reach_each_other_across_nodes() {
+    require_root!();
     let lab = Lab::seed("seed");
     let pods = lab.pods_json();
     let items = pods["items"].as_array().unwrap();
@@ -39,6 +40,7 @@ fn seed_lab_pods_reach_each_other_across_nodes() {
 
 #[test]
 fn nodes_are_named_like_kind_and_pods_are_visible_to_ip_netns() {
+    require_root!();
     let lab = Lab::seed("names");
     let ns = netns_of(&lab.name);
     for node in ["control-plane", "worker", "worker2"] {
@@ -72,6 +74,7 @@ fn nodes_are_named_like_kind_and_pods_are_visible_to_ip_netns() {
 
 #[test]
 fn exec_returns_the_exit_code_of_the_command() {
+    require_root!();
     let lab = Lab::seed("exit");
     let out = lab.exec("redis-1", &["sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7));
@@ -80,6 +83,7 @@ fn exec_returns_the_exit_code_of_the_command() {
 
 #[test]
 fn a_running_lab_name_is_refused_and_destroy_is_idempotent() {
+    require_root!();
     let lab = Lab::seed("twice");
     let again = labctl(&["deploy", lab.topology.to_str().unwrap()]);
     assert!(!again.status.success());
@@ -91,6 +95,7 @@ fn a_running_lab_name_is_refused_and_destroy_is_idempotent() {
 
 #[test]
 fn destroy_works_from_saved_state_after_the_topology_file_is_gone() {
+    require_root!();
     let lab = Lab::seed("gone");
     std::fs::remove_file(&lab.topology).unwrap();
     lab.destroy();
@@ -98,6 +103,7 @@ fn destroy_works_from_saved_state_after_the_topology_file_is_gone() {
 
 #[test]
 fn destroy_by_topology_file() {
+    require_root!();
     let lab = Lab::seed("byfile");
     ok(labctl(&["destroy", "-t", lab.topology.to_str().unwrap()]));
     assert!(netns_of(&lab.name).is_empty());
@@ -105,6 +111,7 @@ fn destroy_by_topology_file() {
 
 #[test]
 fn a_deploy_that_fails_half_way_leaves_nothing_behind() {
+    require_root!();
     for phase in ["namespaces", "links", "addresses", "routes"] {
         let name = lab_name(&format!("fail-{phase}"));
         let topo = seed_topology(&scratch(&format!("fail-{phase}")), &name);
@@ -123,6 +130,7 @@ fn a_deploy_that_fails_half_way_leaves_nothing_behind() {
 
 #[test]
 fn two_labs_with_identical_subnets_do_not_interfere() {
+    require_root!();
     let a = Lab::seed("twin-a");
     let b = Lab::seed("twin-b");
     // same addresses in both labs
@@ -140,6 +148,7 @@ fn two_labs_with_identical_subnets_do_not_interfere() {
 
 #[test]
 fn destroy_all_removes_every_lab_of_its_state_directory() {
+    require_root!();
     // A private state directory, so that --all sees only this test's labs.
     let run_dir = scratch("all-state");
     let env = [("LABCTL_RUN_DIR", run_dir.to_str().unwrap())];
@@ -162,6 +171,7 @@ fn destroy_all_removes_every_lab_of_its_state_directory() {
 
 #[test]
 fn a_namespace_that_exists_already_is_never_taken_over() {
+    require_root!();
     let name = lab_name("clash");
     let topo = seed_topology(&scratch("clash"), &name);
     let foreign = format!("{name}-worker");
@@ -199,6 +209,7 @@ fn supervisors_of(lab: &str) -> Vec<u32> {
 
 #[test]
 fn the_supervisor_outlives_deploy_and_is_stopped_by_destroy() {
+    require_root!();
     let lab = Lab::seed("super");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     let mut pids = supervisors_of(&lab.name);
@@ -217,6 +228,7 @@ fn the_supervisor_outlives_deploy_and_is_stopped_by_destroy() {
 
 #[test]
 fn a_lab_whose_supervisor_died_is_reported_degraded_and_repaired_in_place() {
+    require_root!();
     let lab = Lab::seed("repair");
     let pid = supervisors_of(&lab.name)[0];
     // its containers die with it (PR_SET_PDEATHSIG)

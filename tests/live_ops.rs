@@ -41,6 +41,7 @@ fn ips_of(lab: &Lab, selector: &str) -> Vec<String> {
 
 #[test]
 fn scaling_a_deployment_adds_a_dns_answer_and_deleting_a_pod_brings_it_back() {
+    require_root!();
     let lab = Lab::seed("live");
     let client = multitool(&lab);
     assert_eq!(dig_short(&lab, &client, "nginx-headless").len(), 2);
@@ -101,6 +102,7 @@ fn scaling_a_deployment_adds_a_dns_answer_and_deleting_a_pod_brings_it_back() {
 
 #[test]
 fn scaling_a_statefulset_down_removes_the_highest_ordinal_and_its_namespace() {
+    require_root!();
     let lab = Lab::seed("scale-sts");
     ok(lab.labctl(&["scale", "statefulset", "redis", "--replicas", "2"]));
     let names = ok(lab.labctl(&["get", "pods", "-l", "app=redis", "-o", "name"]));
@@ -120,6 +122,7 @@ fn scaling_a_statefulset_down_removes_the_highest_ordinal_and_its_namespace() {
 
 #[test]
 fn apply_and_delete_a_manifest_file_in_a_running_lab() {
+    require_root!();
     let lab = Lab::seed("apply");
     let file = repo().join("tests/manifests/extra-echo.yaml");
     let file = file.to_str().unwrap();
@@ -159,6 +162,7 @@ fn apply_and_delete_a_manifest_file_in_a_running_lab() {
 
 #[test]
 fn a_scale_that_fails_half_way_leaves_no_namespace_and_a_consistent_lab() {
+    require_root!();
     let lab = Lab::seed("scale-fail");
     let before = netns_of(&lab.name);
     let out = labctl_env(

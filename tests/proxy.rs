@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 
-use common::{Lab, lab_name, ok, scratch, stdout};
+use common::{Lab, lab_name, ok, require_root, scratch, stdout};
 use labctl::cluster::LabState;
 use labctl::kernel::iptables;
 use labctl::store::Store;
@@ -258,6 +258,7 @@ fn deploy(tag: &str) -> Lab {
 
 #[test]
 fn seed_lab_rules_read_as_in_the_issue() {
+    require_root!();
     let lab = Lab::seed("px-seed");
     wait_for_endpoints(&lab, "default/nginx-clusterip:http", 2);
     let worker = format!("{}-worker", lab.name);
@@ -294,6 +295,7 @@ fn seed_lab_rules_read_as_in_the_issue() {
 
 #[test]
 fn clusterip_traffic_end_to_end() {
+    require_root!();
     let lab = deploy("px-e2e");
     let backends = pods(&lab, "backend-");
     let clients = pods(&lab, "client-");
@@ -384,6 +386,7 @@ fn counters(netns: &str) -> String {
 
 #[test]
 fn endpoint_changes_are_incremental() {
+    require_root!();
     let lab = deploy("px-inc");
     let backends = pods(&lab, "backend-");
     let clients = pods(&lab, "client-");

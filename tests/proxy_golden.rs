@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::ScratchNetns;
+use common::{Netns, require_root};
 use labctl::kernel::{iptables, netns};
 use labctl::proxy::NodeRules;
 use labctl::proxy::rules::{ProxyConfig, ServicePort};
@@ -29,9 +29,10 @@ fn normalised(ns: &str, table: &str) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn three_endpoint_service_equals_kube_proxy_after_iptables() {
+    require_root!();
     let pid = std::process::id();
     let (a, b) = (format!("lt-pxg-kp-{pid}"), format!("lt-pxg-us-{pid}"));
-    let guards = (ScratchNetns::new(a.clone()), ScratchNetns::new(b.clone()));
+    let guards = (Netns::create(a.clone()), Netns::create(b.clone()));
 
     let golden = include_str!("golden/kube-proxy-internal-traffic-policy-cluster.txt");
     iptables::restore(&a, golden).unwrap();
@@ -75,8 +76,9 @@ fn three_endpoint_service_equals_kube_proxy_after_iptables() {
 /// service-level "cluster IP" comments stay.
 #[test]
 fn large_cluster_mode_rules_read_back_without_endpoint_comments() {
+    require_root!();
     let ns = format!("lt-pxg-large-{}", std::process::id());
-    let guard = ScratchNetns::new(ns.clone());
+    let guard = Netns::create(ns.clone());
     let config = ProxyConfig {
         cluster_cidr: "10.0.0.0/8".parse().unwrap(),
         service_cidr: "172.30.0.0/16".parse().unwrap(),

@@ -60,16 +60,14 @@ fn pod_row(lab: &str, pod: &str) -> Vec<String> {
 
 #[test]
 fn containers_run_like_kubelet_runs_them() {
+    require_root!();
     let name = lab_name("rt");
     let dir = scratch("rt");
     let topo = dir.join("rt.yaml");
     std::fs::write(&topo, TOPOLOGY.replace("@LAB@", &name)).unwrap();
     // The crasher is never Ready: don't wait for it.
     ok(labctl(&["deploy", "--wait", "0", topo.to_str().unwrap()]));
-    let lab = Lab {
-        name: name.clone(),
-        topology: topo,
-    };
+    let lab = Lab::guard(name.clone(), topo);
 
     // init containers ran in order before the main container, which has kubelet's env
     eventually(10, || {

@@ -916,6 +916,7 @@ const CHECKS: &[Check] = &[
 
 #[test]
 fn seed_lab_commands_answer_like_the_seed() {
+    require_root!();
     let start = Instant::now();
     let seed = Seed::deploy();
     eprintln!("deployed {} in {:?}", seed.lab.name, start.elapsed());

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use common::{labctl, netns_of, ok, renamed_topology, repo, scratch, stdout};
+use common::{Lab, labctl, netns_of, ok, renamed_topology, repo, require_root, scratch, stdout};
 
 fn topologies() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("topologies"))
@@ -20,21 +20,11 @@ fn topologies() -> Vec<String> {
     names
 }
 
-/// Destroys the lab even when an assertion fails.
-struct Guard(String);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = labctl(&["destroy", &self.0]);
-    }
-}
-
 fn deploy_verify_walk_destroy(topology: &str, tag: &str) {
     let start = Instant::now();
     let name = common::lab_name(tag);
     let path = renamed_topology(topology, &scratch(tag), &name);
-    let guard = Guard(name.clone());
-    ok(labctl(&["deploy", path.to_str().unwrap()]));
+    let guard = Lab::deploy(name.clone(), path);
 
     let junit = std::env::temp_dir().join(format!("{name}-junit.xml"));
     let out = labctl(&["verify", "--lab", &name, "--junit", junit.to_str().unwrap()]);
@@ -82,6 +72,7 @@ fn deploy_verify_walk_destroy(topology: &str, tag: &str) {
 
 #[test]
 fn every_topology_has_a_walkthrough_and_deploys_verified() {
+    require_root!();
     let names = topologies();
     for required in [
         "headless-services",
@@ -113,6 +104,7 @@ fn every_topology_has_a_walkthrough_and_deploys_verified() {
 
 #[test]
 fn verify_fails_with_a_failing_topology_check() {
+    require_root!();
     let name = common::lab_name("vfail");
     let dir = scratch("vfail");
     let path = dir.join("t.yaml");
@@ -123,8 +115,7 @@ fn verify_fails_with_a_failing_topology_check() {
         ),
     )
     .unwrap();
-    let _guard = Guard(name.clone());
-    ok(labctl(&["deploy", path.to_str().unwrap()]));
+    let _lab = Lab::deploy(name.clone(), path);
     let out = labctl(&["verify", "--lab", &name]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");

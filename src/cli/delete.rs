@@ -1,18 +1,15 @@
 use anyhow::{Result, bail};
 
 use crate::cluster::apply::{Kind, ObjectRef};
-use crate::cluster::live;
 use crate::store::Store;
 
-use super::labs;
+use super::args::NamespaceArgs;
+use super::resource::{self, Resource};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
+    #[command(flatten)]
+    scope: NamespaceArgs,
     /// Delete the objects of this manifest file (`-`: standard input)
     #[arg(short = 'f', long = "filename", conflicts_with = "resource")]
     file: Option<std::path::PathBuf>,
@@ -26,62 +23,45 @@ pub struct Args {
 /// deleted pod of a workload is replaced by its controller.
 pub fn run(args: Args) -> Result<i32> {
     if let Some(file) = &args.file {
-        return super::apply::delete(args.lab.as_deref(), file);
+        return super::apply::delete(args.scope.lab.name(), file);
     }
     let targets = targets(
         args.resource.as_deref().unwrap_or_default(),
         &args.names,
-        &args.namespace,
+        args.scope.namespace(),
     )?;
     let store = Store::open();
-    let lab = labs::select(&store, args.lab.as_deref())?.name;
-    let now = crate::clock::now();
+    let lab = args.scope.lab.select(&store)?.name;
     for target in targets {
-        let mut lines = Vec::new();
-        super::live::change_lab(&store, &lab, |state| {
-            if target.kind == Kind::Pod {
-                lines.push(format!("pod \"{}\" deleted", target.name));
-                return live::delete_pod(state, &target.namespace, &target.name, now);
-            }
-            let (changes, report) = crate::cluster::apply::delete(state, std::slice::from_ref(&target))?;
-            lines = report;
-            Ok(changes)
-        })?;
-        for line in lines {
-            println!("{line}");
-        }
+        super::apply::print_lines(crate::lab::live::delete(&store, &lab, &target)?);
     }
     Ok(0)
 }
 
 /// kubectl's two spellings: `TYPE NAME…` and `TYPE/NAME…` (kinds may differ then).
 fn targets(resource: &str, names: &[String], namespace: &str) -> Result<Vec<ObjectRef>> {
-    let kind_of = |word: &str| {
-        Kind::from_resource(word).ok_or_else(|| {
-            anyhow::anyhow!(
-                "the server doesn't have a resource type {word:?} (labctl deletes pods, services, deployments, statefulsets, daemonsets and namespaces)"
-            )
-        })
-    };
-    let target = |kind: Kind, name: &str| ObjectRef {
-        kind,
-        namespace: if kind == Kind::Namespace { name } else { namespace }.to_string(),
-        name: name.to_string(),
-    };
-    if resource.contains('/') {
-        return std::iter::once(resource)
-            .chain(names.iter().map(String::as_str))
-            .map(|word| match word.split_once('/') {
-                Some((kind, name)) if !name.is_empty() => Ok(target(kind_of(kind)?, name)),
-                _ => bail!("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form"),
-            })
-            .collect();
-    }
-    let kind = kind_of(resource)?;
-    if names.is_empty() {
+    let named = resource::parse("delete", deletable, resource, names)?;
+    if named.iter().any(|n| n.names.is_empty()) {
         bail!("resource(s) were provided, but no name was specified");
     }
-    Ok(names.iter().map(|name| target(kind, name)).collect())
+    Ok(resource::each(named)
+        .into_iter()
+        .map(|(kind, name)| ObjectRef {
+            kind,
+            namespace: if kind == Kind::Namespace { &name } else { namespace }.to_string(),
+            name,
+        })
+        .collect())
+}
+
+fn deletable(resource: Resource) -> Option<Kind> {
+    Some(match resource {
+        Resource::Namespace => Kind::Namespace,
+        Resource::Pod => Kind::Pod,
+        Resource::Service => Kind::Service,
+        Resource::Workload(kind) => Kind::Workload(kind),
+        Resource::Node | Resource::EndpointSlice => return None,
+    })
 }
 
 #[cfg(test)]
@@ -105,6 +85,7 @@ mod tests {
         assert_eq!(t[0].namespace, "team");
         assert!(targets("svc", &[], "default").is_err());
         assert!(targets("ingress", &names, "default").is_err());
+        assert!(targets("nodes", &names, "default").is_err());
         assert!(targets("svc/a", &["b".to_string()], "default").is_err());
     }
 }

@@ -3,32 +3,43 @@ use anyhow::{Result, bail};
 use crate::output::describe;
 use crate::store::Store;
 
-use super::labs;
+use super::args::NamespaceArgs;
+use super::resource::{self, Named, Resource};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
+    #[command(flatten)]
+    scope: NamespaceArgs,
     /// pod or service (or TYPE/NAME)
     resource: String,
     names: Vec<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Described {
+    Pod,
+    Service,
+}
+
+impl Described {
+    fn of(resource: Resource) -> Option<Described> {
+        match resource {
+            Resource::Pod => Some(Described::Pod),
+            Resource::Service => Some(Described::Service),
+            _ => None,
+        }
+    }
+}
+
 /// `labctl describe pod|service NAME`, in kubectl's layout.
 pub fn run(args: Args) -> Result<i32> {
-    let (kind, mut names) = match args.resource.split_once('/') {
-        Some((k, n)) => (k.to_string(), vec![n.to_string()]),
-        None => (args.resource.clone(), Vec::new()),
-    };
-    names.extend(args.names.iter().cloned());
-    let state = labs::select(&Store::open(), args.lab.as_deref())?;
-    let ns = args.namespace.as_str();
+    let named = resource::parse("describe", Described::of, &args.resource, &args.names)?;
+    let Named { kind, names } = resource::one_type("describe", named)?;
+    let state = args.scope.lab.select(&Store::open())?;
+    let ns = args.scope.namespace();
     let mut texts = Vec::new();
-    match kind.to_ascii_lowercase().as_str() {
-        "po" | "pod" | "pods" => {
+    match kind {
+        Described::Pod => {
             for p in state
                 .pods
                 .iter()
@@ -37,7 +48,7 @@ pub fn run(args: Args) -> Result<i32> {
                 texts.push(describe::pod(&state, p));
             }
         }
-        "svc" | "service" | "services" => {
+        Described::Service => {
             for s in state
                 .services
                 .iter()
@@ -46,10 +57,10 @@ pub fn run(args: Args) -> Result<i32> {
                 texts.push(describe::service(&state, s));
             }
         }
-        other => bail!("labctl describes pods and services, not {other:?}"),
     }
     if texts.is_empty() {
-        bail!("{kind} {:?} not found in namespace {ns:?}", names.join(" "));
+        let word = args.resource.split('/').next().unwrap_or_default();
+        bail!("{word} {:?} not found in namespace {ns:?}", names.join(" "));
     }
     print!("{}", texts.join("\n\n"));
     Ok(0)

@@ -4,16 +4,12 @@ use crate::cluster::LabState;
 use crate::kernel::exec::{ExecOptions, command_in, exit_code};
 use crate::store::Store;
 
-use super::labs;
+use super::args::NamespaceArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    /// Namespace of the pod
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
+    #[command(flatten)]
+    scope: NamespaceArgs,
     /// Accepted for kubectl compatibility: stdin is always passed through
     #[arg(short = 'i', long = "stdin")]
     _stdin: bool,
@@ -39,11 +35,7 @@ struct Target {
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let target = find(
-        &labs::select(&store, args.lab.as_deref())?,
-        &args.target,
-        &args.namespace,
-    )?;
+    let target = find(&args.scope.lab.select(&store)?, &args.target, args.scope.namespace())?;
     let opts = ExecOptions {
         hostname: Some(target.hostname),
         etc_overlay: target.is_pod,

@@ -1,25 +1,19 @@
-use anyhow::{Result, bail};
+use anyhow::Result;
 use jiff::Timestamp;
 
 use crate::cluster::labels;
 use crate::cluster::state::{Labels, WorkloadKind};
-use crate::output::get::{self as printer, ApiObject, Context, Format, Resource};
+use crate::output::get::{self as printer, ApiObject, Context, Format};
 use crate::store::Store;
 
-use super::labs;
+use super::args::ListArgs;
+use super::resource::{self, Named, Resource};
 use super::selector::Selector;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    /// Namespace
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
-    /// All namespaces
-    #[arg(short = 'A', long = "all-namespaces")]
-    all_namespaces: bool,
+    #[command(flatten)]
+    scope: ListArgs,
     /// Label selector, e.g. app=nginx,tier!=db
     #[arg(short = 'l', long = "selector")]
     selector: Option<String>,
@@ -42,19 +36,17 @@ enum Kind {
     Workloads(WorkloadKind),
 }
 
-fn kind_of(resource: &str) -> Result<Kind> {
-    Ok(match resource.to_ascii_lowercase().as_str() {
-        "po" | "pod" | "pods" => Kind::Pods,
-        "no" | "node" | "nodes" => Kind::Nodes,
-        "svc" | "service" | "services" => Kind::Services,
-        "endpointslice" | "endpointslices" | "endpointslices.discovery.k8s.io" => Kind::EndpointSlices,
-        "deploy" | "deployment" | "deployments" => Kind::Workloads(WorkloadKind::Deployment),
-        "sts" | "statefulset" | "statefulsets" => Kind::Workloads(WorkloadKind::StatefulSet),
-        "ds" | "daemonset" | "daemonsets" => Kind::Workloads(WorkloadKind::DaemonSet),
-        other => bail!(
-            "the server doesn't have a resource type {other:?}\n  hint: labctl knows pods, nodes, services, endpointslices, deployments, statefulsets, daemonsets"
-        ),
-    })
+impl Kind {
+    fn of(resource: Resource) -> Option<Kind> {
+        Some(match resource {
+            Resource::Pod => Kind::Pods,
+            Resource::Node => Kind::Nodes,
+            Resource::Service => Kind::Services,
+            Resource::EndpointSlice => Kind::EndpointSlices,
+            Resource::Workload(kind) => Kind::Workloads(kind),
+            Resource::Namespace => return None,
+        })
+    }
 }
 
 pub fn run(args: Args) -> Result<i32> {
@@ -64,17 +56,13 @@ pub fn run(args: Args) -> Result<i32> {
     } else {
         args.output.parse()?
     };
-    let (resource, mut names) = match args.resource.split_once('/') {
-        Some((r, n)) => (r.to_string(), vec![n.to_string()]),
-        None => (args.resource.clone(), Vec::new()),
-    };
-    names.extend(args.names.iter().cloned());
-    let kind = kind_of(&resource)?;
+    let named = resource::parse("get", Kind::of, &args.resource, &args.names)?;
+    let Named { kind, names } = resource::one_type("get", named)?;
     let selector = Selector::parse(args.selector.as_deref().unwrap_or(""))?;
-    let state = labs::select(&Store::open(), args.lab.as_deref())?;
+    let state = args.scope.lab().select(&Store::open())?;
     let scope = Scope {
-        namespace: &args.namespace,
-        all: args.all_namespaces,
+        namespace: args.scope.namespace(),
+        all: args.scope.all_namespaces(),
         names: &names,
         selector: &selector,
         format,
@@ -99,7 +87,7 @@ pub fn run(args: Args) -> Result<i32> {
         );
     }
     if found == 0 && missing.is_empty() {
-        let ns = (!args.all_namespaces && kind != Kind::Nodes).then_some(args.namespace.as_str());
+        let ns = (!args.scope.all_namespaces() && kind != Kind::Nodes).then_some(args.scope.namespace());
         if matches!(format, Format::Table | Format::Wide | Format::Name) {
             eprintln!("{}", printer::no_resources(ns));
         }
@@ -177,7 +165,7 @@ fn list(cx: &Context, kind: Kind, scope: &Scope) -> Result<Listed> {
 
 /// The objects of one kind that `scope` wants, sorted as the API server lists them, in
 /// the format asked for. A jsonpath template is evaluated on the objects themselves.
-fn show<R: Resource>(
+fn show<R: printer::Resource>(
     r: &R,
     cx: &Context,
     scope: &Scope,

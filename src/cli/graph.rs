@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::output::graph::{GraphFormat, render};
 use crate::store::Store;
 
-use super::labs;
+use super::args::LabArg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -15,9 +15,8 @@ pub enum Format {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
+    #[command(flatten)]
+    lab: LabArg,
     /// Output format: Graphviz DOT (`| dot -Tsvg`) or a Mermaid flowchart (for Markdown)
     #[arg(short = 'o', long = "output", default_value = "dot")]
     output: Format,
@@ -25,7 +24,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let lab = labs::select(&store, args.lab.as_deref())?;
+    let lab = args.lab.select(&store)?;
     let format = match args.output {
         Format::Dot => GraphFormat::Dot,
         Format::Mermaid => GraphFormat::Mermaid,

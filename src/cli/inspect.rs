@@ -31,7 +31,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
     let lab = match &args.topo {
-        Some(file) => Some(super::destroy::lab_name_of(file)?),
+        Some(file) => Some(crate::lab::select::name_in_topology(file)?),
         None => args.lab.clone(),
     };
     let labs: Vec<LabState> = match &lab {

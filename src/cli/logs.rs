@@ -6,16 +6,13 @@ use anyhow::{Result, bail};
 use crate::runtime::kubelet::Kubelet;
 use crate::store::Store;
 
-use super::labs;
+use super::args::NamespaceArgs;
+use super::resource::{self, Resource};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    /// Namespace of the pod
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
+    #[command(flatten)]
+    scope: NamespaceArgs,
     /// Container (default: the pod's first container)
     #[arg(short = 'c', long = "container")]
     container: Option<String>,
@@ -25,16 +22,17 @@ pub struct Args {
     /// The output of the container's previous run (before its last restart)
     #[arg(short = 'p', long)]
     previous: bool,
-    /// Pod name
+    /// Pod name (or pod/NAME)
     pod: String,
 }
 
 /// The container's output, as `kubectl logs` shows it (stdout and stderr together).
 pub fn run(args: Args) -> Result<i32> {
+    let name = resource::one_name("logs", Resource::Pod, &args.pod)?;
     let store = Store::open();
-    let state = labs::select(&store, args.lab.as_deref())?;
-    let Some(pod) = state.pod(&args.namespace, &args.pod) else {
-        bail!("pods {:?} not found in namespace {:?}", args.pod, args.namespace);
+    let state = args.scope.lab.select(&store)?;
+    let Some(pod) = state.pod(args.scope.namespace(), &name) else {
+        bail!("pods {name:?} not found in namespace {:?}", args.scope.namespace());
     };
     let container = match &args.container {
         Some(c) => {

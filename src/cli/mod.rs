@@ -1,6 +1,7 @@
 //! The command line: one small module per verb (load → resolve → plan → apply → print).
 
 mod apply;
+mod args;
 mod builtin;
 mod delete;
 mod deploy;
@@ -12,9 +13,9 @@ mod graph;
 mod inspect;
 mod jsonpath;
 mod labs;
-mod live;
 mod logs;
 mod repair;
+mod resource;
 mod scale;
 mod selector;
 mod supervise;

@@ -1,18 +1,16 @@
 use anyhow::{Result, bail};
 
-use crate::cluster::live;
+use crate::cluster::apply::Kind;
 use crate::cluster::state::WorkloadKind;
 use crate::store::Store;
 
-use super::labs;
+use super::args::NamespaceArgs;
+use super::resource::{self, Named, Resource};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    namespace: String,
+    #[command(flatten)]
+    scope: NamespaceArgs,
     /// New number of replicas
     #[arg(long)]
     replicas: u32,
@@ -22,27 +20,25 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<i32> {
-    let (kind_word, name) = match (args.resource.split_once('/'), &args.name) {
-        (Some((k, n)), None) => (k.to_string(), n.to_string()),
-        (None, Some(n)) => (args.resource.clone(), n.clone()),
-        _ => bail!("usage: labctl scale deployment/NAME --replicas=N"),
+    let named = resource::parse("scale", scalable, &args.resource, args.name.as_slice())?;
+    let [Named { kind, names }] = named.as_slice() else {
+        bail!(USAGE);
     };
-    let kind = match kind_word.to_ascii_lowercase().as_str() {
-        "deploy" | "deployment" | "deployments" => WorkloadKind::Deployment,
-        "sts" | "statefulset" | "statefulsets" => WorkloadKind::StatefulSet,
-        other => bail!("labctl scales deployments and statefulsets, not {other:?}"),
+    let [name] = names.as_slice() else {
+        bail!(USAGE);
     };
     let store = Store::open();
-    let lab = labs::select(&store, args.lab.as_deref())?.name;
-    let now = crate::clock::now();
-    super::live::change_lab(&store, &lab, |state| {
-        live::scale(state, kind, &args.namespace, &name, args.replicas, now)
-    })?;
-    let noun = if kind == WorkloadKind::Deployment {
-        "deployment.apps"
-    } else {
-        "statefulset.apps"
-    };
-    println!("{noun}/{name} scaled");
+    let lab = args.scope.lab.select(&store)?.name;
+    crate::lab::live::scale(&store, &lab, *kind, args.scope.namespace(), name, args.replicas)?;
+    println!("{}/{name} scaled", Kind::Workload(*kind).noun());
     Ok(0)
+}
+
+const USAGE: &str = "usage: labctl scale deployment/NAME --replicas=N";
+
+fn scalable(resource: Resource) -> Option<WorkloadKind> {
+    match resource {
+        Resource::Workload(kind @ (WorkloadKind::Deployment | WorkloadKind::StatefulSet)) => Some(kind),
+        _ => None,
+    }
 }

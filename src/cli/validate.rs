@@ -1,8 +1,8 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::{cluster, kernel::plan::NetPlan};
+use crate::lab::deploy::{self, Planned};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -12,7 +12,7 @@ pub struct Args {
 
 /// Everything deploy does before it touches the kernel.
 pub fn run(args: Args) -> Result<i32> {
-    let (state, plan) = load_and_plan(&args.topology)?;
+    let Planned { state, plan } = load_and_plan(&args.topology)?;
     println!(
         "{}: ok: lab {} with {} nodes, {} pods, {} services, {} network namespaces",
         args.topology.display(),
@@ -26,13 +26,10 @@ pub fn run(args: Args) -> Result<i32> {
 }
 
 /// Parse, validate, resolve and plan a topology; prints warnings to stderr.
-pub fn load_and_plan(path: &std::path::Path) -> Result<(cluster::LabState, NetPlan)> {
+pub fn load_and_plan(path: &Path) -> Result<Planned> {
     let topo = crate::spec::load(path)?;
     for w in &topo.warnings {
         eprintln!("{w}");
     }
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let state = cluster::resolve(&topo, &absolute.to_string_lossy(), crate::clock::now())?;
-    let plan = cluster::netplan::plan(&state);
-    Ok((state, plan))
+    deploy::plan(&topo, path)
 }

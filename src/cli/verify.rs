@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use crate::store::Store;
 use crate::verify::{self, CheckResult};
 
-use super::labs;
+use super::args::LabArg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -16,9 +16,8 @@ pub enum Format {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Lab (optional when exactly one runs)
-    #[arg(long)]
-    lab: Option<String>,
+    #[command(flatten)]
+    lab: LabArg,
     /// Also write the results as JUnit XML to this file (for CI)
     #[arg(long, value_name = "FILE")]
     junit: Option<std::path::PathBuf>,
@@ -29,7 +28,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let lab = labs::select_healthy(&store, args.lab.as_deref())?;
+    let lab = crate::lab::select::select_healthy(&store, args.lab.name())?;
     let checks = verify::derive(&lab);
     let text = args.output == Format::Text;
     let mut print = |r: &CheckResult| {

@@ -81,25 +81,6 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The kind a kubectl resource word means (`svc`, `deploy`, `statefulsets`, …).
-    pub fn from_resource(word: &str) -> Option<Kind> {
-        Some(match word.to_ascii_lowercase().as_str() {
-            "ns" | "namespace" | "namespaces" => Kind::Namespace,
-            "po" | "pod" | "pods" => Kind::Pod,
-            "svc" | "service" | "services" => Kind::Service,
-            "deploy" | "deployment" | "deployments" | "deployment.apps" | "deployments.apps" => {
-                Kind::Workload(WorkloadKind::Deployment)
-            }
-            "sts" | "statefulset" | "statefulsets" | "statefulset.apps" | "statefulsets.apps" => {
-                Kind::Workload(WorkloadKind::StatefulSet)
-            }
-            "ds" | "daemonset" | "daemonsets" | "daemonset.apps" | "daemonsets.apps" => {
-                Kind::Workload(WorkloadKind::DaemonSet)
-            }
-            _ => return None,
-        })
-    }
-
     /// kubectl's name for the kind in `deleted` lines (`deployment.apps "x" deleted`).
     pub fn noun(self) -> &'static str {
         match self {

@@ -17,6 +17,7 @@ pub struct PodIntent {
     pub spec_hostname: Option<String>,
     pub subdomain: Option<String>,
     pub restart_policy: RestartPolicy,
+    pub enable_service_links: bool,
     pub init_containers: Vec<ContainerState>,
     pub containers: Vec<ContainerState>,
     /// spec.nodeName (or the node a DaemonSet pod is bound to), and where it was written.
@@ -155,6 +156,7 @@ fn intent(
         spec_hostname: spec.hostname.as_ref().map(|h| h.value.clone()),
         subdomain: spec.subdomain.as_ref().map(|s| s.value.clone()),
         restart_policy: spec.restart_policy.unwrap_or_default(),
+        enable_service_links: spec.enable_service_links.unwrap_or(true),
         init_containers: spec.init_containers.iter().map(container_state).collect(),
         containers: spec.containers.iter().map(container_state).collect(),
         node: spec.node_name.as_ref().map(|n| n.value.clone()),
@@ -191,6 +193,7 @@ fn workload_template(w: &spec::Workload) -> super::state::PodTemplateState {
         hostname: spec.hostname.as_ref().map(|h| h.value.clone()),
         subdomain: spec.subdomain.as_ref().map(|s| s.value.clone()),
         restart_policy: spec.restart_policy.unwrap_or_default(),
+        enable_service_links: spec.enable_service_links.unwrap_or(true),
         init_containers: spec.init_containers.iter().map(container_state).collect(),
         containers: spec.containers.iter().map(container_state).collect(),
     }

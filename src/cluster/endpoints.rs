@@ -1,14 +1,10 @@
 //! The EndpointSlice controller: which pods back which service, on which ports.
 
-use crate::spec::IntOrString;
+use crate::spec::{IntOrString, selects};
 
 use super::names;
-use super::state::{EndpointPortState, EndpointSliceState, EndpointState, Labels, NodeState, PodState, ServiceState};
+use super::state::{EndpointPortState, EndpointSliceState, EndpointState, NodeState, PodState, ServiceState};
 use crate::spec::ServiceType;
-
-pub fn selects(selector: &Labels, labels: &Labels) -> bool {
-    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-}
 
 /// Re-derives every EndpointSlice from the lab's services and pods (after pods
 /// changed readiness, or were added or removed).

@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn nodes_and_slices_carry_the_labels_kubernetes_gives_them() {
-        let lab = crate::cluster::seed_for_tests();
+        let lab = crate::fixture::resolved::seed();
         let cp = node(&lab.nodes[0]);
         assert_eq!(cp["node-role.kubernetes.io/control-plane"], "");
         assert_eq!(cp["kubernetes.io/hostname"], lab.nodes[0].name);

@@ -32,6 +32,13 @@ pub fn scale(
     if kind == WorkloadKind::DaemonSet {
         bail!("daemonsets cannot be scaled: they run one pod per node");
     }
+    let last_pod = format!("{name}-{}", replicas.saturating_sub(1));
+    if kind == WorkloadKind::StatefulSet && replicas > 0 && last_pod.len() > names::MAX_STATEFULSET_POD_NAME {
+        bail!(
+            "statefulset {name}: pod {last_pod} would be refused: its name is also its hostname and its statefulset.kubernetes.io/pod-name label, at most {} characters; scale to fewer replicas",
+            names::MAX_STATEFULSET_POD_NAME
+        );
+    }
     let Some(w) = state
         .workloads
         .iter_mut()
@@ -120,10 +127,11 @@ pub fn new_bare_pod(state: &LabState, intent: &super::controllers::PodIntent, no
         ip,
         netns: names::pod_netns(&state.name, ns, name),
         host_veth: names::host_veth(ns, name),
-        hostname: intent.spec_hostname.clone().unwrap_or_else(|| name.clone()),
+        hostname: names::pod_hostname(name, intent.spec_hostname.as_deref()),
         spec_hostname: intent.spec_hostname.clone(),
         subdomain: intent.subdomain.clone(),
         restart_policy: intent.restart_policy,
+        enable_service_links: intent.enable_service_links,
         init_containers: intent.init_containers.clone(),
         containers: intent.containers.clone(),
         ready: false,
@@ -279,10 +287,11 @@ fn new_pod(state: &LabState, w: &WorkloadState, name: &str, node: Option<usize>,
         ip,
         netns: names::pod_netns(&state.name, &w.namespace, name),
         host_veth: names::host_veth(&w.namespace, name),
-        hostname: spec_hostname.clone().unwrap_or_else(|| name.to_string()),
+        hostname: names::pod_hostname(name, spec_hostname.as_deref()),
         spec_hostname,
         subdomain,
         restart_policy: t.restart_policy,
+        enable_service_links: t.enable_service_links,
         init_containers: t.init_containers.clone(),
         containers: t.containers.clone(),
         ready: false,
@@ -346,11 +355,11 @@ mod tests {
     }
 
     fn seed() -> LabState {
-        crate::cluster::seed_for_tests()
+        crate::fixture::resolved::seed()
     }
 
     fn names_of(state: &LabState, prefix: &str) -> Vec<String> {
-        crate::cluster::pod_names_for_tests(state, prefix)
+        crate::fixture::resolved::pod_names(state, prefix)
     }
 
     #[test]
@@ -389,6 +398,20 @@ mod tests {
         gone.sort();
         assert_eq!(gone, ["redis-2", "redis-3"]);
         assert_eq!(names_of(&s, "redis-"), ["redis-0", "redis-1"]);
+    }
+
+    #[test]
+    fn a_statefulset_is_not_scaled_past_pod_names_that_fit_a_hostname() {
+        let mut s = seed();
+        let long = "r".repeat(61);
+        s.workloads.iter_mut().find(|w| w.name == "redis").unwrap().name = long.clone();
+        let error = scale(&mut s, WorkloadKind::StatefulSet, "default", &long, 11, t()).unwrap_err();
+        assert!(
+            error.to_string().contains(&format!("pod {long}-10 would be refused")),
+            "{error}"
+        );
+        let set = s.workloads.iter().find(|w| w.name == long).unwrap();
+        assert_eq!(set.replicas, 3, "the refused scale changed nothing");
     }
 
     #[test]

@@ -17,25 +17,3 @@ pub mod system;
 
 pub use resolve::resolve;
 pub use state::LabState;
-
-#[cfg(test)]
-mod tests;
-
-/// The main seed lab (topologies/headless-services.yaml) resolved, for unit tests.
-#[cfg(test)]
-pub(crate) fn seed_for_tests() -> LabState {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/headless-services.yaml");
-    let topo = crate::spec::load(&path).expect("seed topology parses");
-    resolve(&topo, "seed.yaml", "2026-01-01T00:00:00Z".parse().unwrap()).expect("seed topology resolves")
-}
-
-/// Names of the pods whose name starts with `prefix`, in state order, for unit tests.
-#[cfg(test)]
-pub(crate) fn pod_names_for_tests(state: &LabState, prefix: &str) -> Vec<String> {
-    state
-        .pods
-        .iter()
-        .filter(|p| p.name.starts_with(prefix))
-        .map(|p| p.name.clone())
-        .collect()
-}

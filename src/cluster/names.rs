@@ -44,6 +44,25 @@ pub fn is_lab_netns(lab: &str, netns: &str) -> bool {
     })
 }
 
+/// The longest hostname: 64 bytes with the NUL (sethostname(2), HOST_NAME_MAX).
+const MAX_HOSTNAME: usize = 63;
+
+/// The hostname kubelet gives a pod: spec.hostname, else the pod name, cut to 63
+/// characters and then of any trailing '-' or '.' (pkg/kubelet/kubelet_pods.go
+/// `truncatePodHostnameIfNeeded`). Pod names are ASCII, so the cut is on a character.
+pub fn pod_hostname(pod: &str, spec_hostname: Option<&str>) -> String {
+    let hostname = spec_hostname.unwrap_or(pod);
+    if hostname.len() <= MAX_HOSTNAME {
+        return hostname.to_string();
+    }
+    let cut = hostname.get(..MAX_HOSTNAME).unwrap_or(hostname);
+    cut.trim_end_matches(['-', '.']).to_string()
+}
+
+/// The longest StatefulSet pod name: the StatefulSet controller also writes it into the
+/// pod's spec.hostname and `statefulset.kubernetes.io/pod-name` label, both DNS labels.
+pub const MAX_STATEFULSET_POD_NAME: usize = 63;
+
 /// Calico names the host side of a pod's veth `cali` + the first 11 hex digits of
 /// a hash of the workload id (libcalico-go `VethNameForWorkload`), 15 bytes: the
 /// kernel's IFNAMSIZ limit. Calico hashes with SHA-1; SHA-256 serves the same purpose.
@@ -95,6 +114,18 @@ pub fn uid(seed: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_hostnames_are_cut_as_kubelet_cuts_them() {
+        assert_eq!(pod_hostname("web-0", None), "web-0");
+        assert_eq!(pod_hostname("web-0", Some("web")), "web");
+        // The first 63 characters end in '.' or '-': those go too.
+        let long = format!("{}.{}", "a".repeat(62), "b".repeat(20));
+        assert_eq!(pod_hostname(&long, None), "a".repeat(62));
+        let long = format!("{}--{}", "a".repeat(61), "b".repeat(20));
+        assert_eq!(pod_hostname(&long, None), "a".repeat(61));
+        assert_eq!(pod_hostname(&"c".repeat(80), None), "c".repeat(63));
+    }
 
     #[test]
     fn node_names_follow_kind() {

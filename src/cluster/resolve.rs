@@ -260,7 +260,7 @@ fn pod_state(lab: &str, p: &PodIntent, node: &NodeState, ip: std::net::Ipv4Addr,
         uid: names::uid(&format!("{lab}/Pod/{}/{}", p.namespace, p.name)),
         netns: names::pod_netns(lab, &p.namespace, &p.name),
         host_veth: names::host_veth(&p.namespace, &p.name),
-        hostname: p.spec_hostname.clone().unwrap_or_else(|| p.name.clone()),
+        hostname: names::pod_hostname(&p.name, p.spec_hostname.as_deref()),
         spec_hostname: p.spec_hostname.clone(),
         subdomain: p.subdomain.clone(),
         name: p.name.clone(),
@@ -270,6 +270,7 @@ fn pod_state(lab: &str, p: &PodIntent, node: &NodeState, ip: std::net::Ipv4Addr,
         node: node.name.clone(),
         ip,
         restart_policy: p.restart_policy,
+        enable_service_links: p.enable_service_links,
         init_containers: p.init_containers.clone(),
         containers: p.containers.clone(),
         // Nothing runs until the supervisor's kubelet starts it and reports back.
@@ -468,3 +469,7 @@ fn builtin_services(lab: &str, net: &NetworkingState, now: Timestamp) -> Vec<Ser
         },
     ]
 }
+
+#[cfg(test)]
+#[path = "resolve_tests.rs"]
+mod tests;

@@ -154,6 +154,10 @@ pub struct PodTemplateState {
     pub hostname: Option<String>,
     pub subdomain: Option<String>,
     pub restart_policy: RestartPolicy,
+    /// spec.enableServiceLinks: whether containers get `<SVC>_SERVICE_HOST`-style variables.
+    /// Saved only when false, so that templates (and their pod-template-hash) stay as before.
+    #[serde(default = "service_links_default", skip_serializing_if = "is_true")]
+    pub enable_service_links: bool,
     pub init_containers: Vec<ContainerState>,
     pub containers: Vec<ContainerState>,
 }
@@ -340,6 +344,10 @@ pub struct PodState {
     pub spec_hostname: Option<String>,
     pub subdomain: Option<String>,
     pub restart_policy: RestartPolicy,
+    /// spec.enableServiceLinks: whether containers get `<SVC>_SERVICE_HOST`-style variables.
+    /// Saved only when false, so that templates (and their pod-template-hash) stay as before.
+    #[serde(default = "service_links_default", skip_serializing_if = "is_true")]
+    pub enable_service_links: bool,
     pub init_containers: Vec<ContainerState>,
     pub containers: Vec<ContainerState>,
     pub ready: bool,
@@ -456,6 +464,15 @@ fn default_dns_ttl() -> u32 {
     30
 }
 
+/// Kubernetes' default for spec.enableServiceLinks (and what states saved before it had).
+fn service_links_default() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,7 +498,7 @@ mod tests {
 
     #[test]
     fn workloads_own_their_pods_deployments_through_their_replicaset() {
-        let mut lab = crate::cluster::seed_for_tests();
+        let mut lab = crate::fixture::resolved::seed();
         let deploy = lab
             .workload(WorkloadKind::Deployment, "default", "nginx-deployment")
             .unwrap()

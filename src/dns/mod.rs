@@ -2,8 +2,6 @@
 //! ([`records`], pure) served by hickory-server ([`server`]).
 
 pub mod balance;
-#[doc(hidden)]
-pub mod fixture;
 pub mod forward;
 pub mod records;
 pub mod server;

@@ -7,7 +7,7 @@ use hickory_proto::op::{Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::*;
-use crate::dns::fixture::{self, add, endpoint, external_name, service};
+use crate::fixture::{self, add, endpoint, external_name, service};
 use crate::spec::Protocol;
 
 fn ip(s: &str) -> Ipv4Addr {

@@ -813,7 +813,7 @@ impl Handler {
 }
 
 #[cfg(test)]
-#[path = "server_fuzz.rs"]
+#[path = "server_fuzz_tests.rs"]
 mod fuzz;
 
 #[cfg(test)]

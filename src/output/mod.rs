@@ -12,7 +12,7 @@
 
 pub mod describe;
 #[cfg(test)]
-mod fixture;
+use crate::fixture::kind as fixture;
 pub mod get;
 pub mod graph;
 pub mod inspect;

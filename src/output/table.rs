@@ -1,4 +1,4 @@
-//! kubectl's table layout: cells aligned like Go's `text/tabwriter` configured as
+//! kubectl's table layout: cells aligned by Go's `text/tabwriter` configured as
 //! `k8s.io/cli-runtime/pkg/printers` does (minwidth 6, padding 3, pad char ' ').
 //!
 //! Every cell but the last of a line is padded to its column's width, which is
@@ -56,32 +56,21 @@ impl Table {
     }
 }
 
-/// Aligns tab-separated-like cells the way tabwriter does. Rows may have different
-/// lengths; a column's width is taken over the lines that have a cell there followed by
-/// another cell (tabwriter's column blocks, simplified to the whole table, which is what
-/// kubectl's uniform rows produce).
+/// Aligns the cells with a port of Go's `text/tabwriter`, set up as kubectl's
+/// printers set theirs (`printers.GetNewTabWriter`): a cell is followed by a tab,
+/// except the last of a line, which tabwriter leaves unpadded.
 pub fn render_lines(lines: &[Vec<String>]) -> String {
-    let columns = lines.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![MIN_WIDTH; columns];
+    use std::io::Write;
+    // Go's minwidth counts the padding (width = max(minwidth, cell + padding)); this
+    // port pads on top of it (width = max(minwidth, cell) + padding).
+    let mut writer = tabwriter::TabWriter::new(Vec::new())
+        .minwidth(MIN_WIDTH - PADDING)
+        .padding(PADDING);
     for line in lines {
-        // The last cell of a line is not part of a column.
-        for (i, cell) in line.iter().enumerate().take(line.len().saturating_sub(1)) {
-            widths[i] = widths[i].max(cell.chars().count() + PADDING);
-        }
+        let _ = writeln!(writer, "{}", line.join("\t"));
     }
-    let mut out = String::new();
-    for line in lines {
-        let last = line.len().saturating_sub(1);
-        for (i, cell) in line.iter().enumerate() {
-            out.push_str(cell);
-            if i < last {
-                let pad = widths[i] - cell.chars().count();
-                out.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push('\n');
-    }
-    out
+    let bytes = writer.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("cells are UTF-8")
 }
 
 #[cfg(test)]

@@ -607,19 +607,7 @@ pub(crate) mod tests {
     }
 
     fn seed() -> LabState {
-        let path = std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/topologies/headless-services.yaml"
-        ));
-        let topo = crate::spec::load(path).unwrap();
-        let mut state =
-            crate::cluster::resolve(&topo, "headless-services.yaml", "2024-01-01T00:00:00Z".parse().unwrap()).unwrap();
-        // Pods start Pending; mark them Ready as the kubelet would once they run.
-        for p in &mut state.pods {
-            p.ready = true;
-        }
-        crate::cluster::endpoints::refresh(&mut state);
-        state
+        crate::fixture::resolved::seed_running()
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The environment kubelet gives a container (pkg/kubelet/envvars/envvars.go):
 //! the manifest's env, HOSTNAME, and Docker-links-style variables for every service
-//! with a ClusterIP in the pod's namespace plus `default/kubernetes`.
+//! with a ClusterIP in the pod's namespace (unless the pod sets `enableServiceLinks:
+//! false`) plus `default/kubernetes`.
 
 use crate::cluster::state::{ContainerState, LabState, PodState, ServiceState};
 
@@ -12,9 +13,10 @@ pub fn container_env(state: &LabState, pod: &PodState, c: &ContainerState) -> Ve
         ("HOME".to_string(), "/root".to_string()),
         ("HOSTNAME".to_string(), pod.hostname.clone()),
     ];
-    let services = state.services.iter().filter(|s| {
-        s.cluster_ip.is_some() && (s.namespace == pod.namespace || (s.namespace == "default" && s.name == "kubernetes"))
-    });
+    let services = state
+        .services
+        .iter()
+        .filter(|s| s.cluster_ip.is_some() && is_linked(s, pod));
     for s in services {
         env.extend(service_env(s));
     }
@@ -24,6 +26,41 @@ pub fn container_env(state: &LabState, pod: &PodState, c: &ContainerState) -> Ve
         env.push((k.clone(), v.clone()));
     }
     env
+}
+
+/// kubelet's getServiceEnvVarMap (pkg/kubelet/kubelet_pods.go): the API server's own
+/// service always, the other services of the pod's namespace only with service links.
+fn is_linked(s: &ServiceState, pod: &PodState) -> bool {
+    is_api_server(s) || is_link(s, pod)
+}
+
+fn is_api_server(s: &ServiceState) -> bool {
+    s.namespace == "default" && s.name == "kubernetes"
+}
+
+/// A service announced only because of `enableServiceLinks` (true by default).
+fn is_link(s: &ServiceState, pod: &PodState) -> bool {
+    pod.enable_service_links && s.namespace == pod.namespace && !is_api_server(s)
+}
+
+/// What `argv` and `env` take of execve(2)'s budget: each string with its NUL, and a
+/// pointer to it (fs/exec.c counts the strings against a quarter of the stack limit).
+pub fn exec_size(argv: &[String], env: &[(String, String)]) -> usize {
+    let pointer = std::mem::size_of::<usize>();
+    let args: usize = argv.iter().map(|a| a.len() + 1 + pointer).sum();
+    let vars: usize = env.iter().map(|(k, v)| k.len() + v.len() + 2 + pointer).sum();
+    args + vars
+}
+
+/// How many variables of a container's environment `enableServiceLinks: false` would
+/// leave out (`<SVC>_SERVICE_HOST` and the rest, for the services of its namespace).
+pub fn service_link_count(state: &LabState, pod: &PodState) -> usize {
+    state
+        .services
+        .iter()
+        .filter(|s| s.cluster_ip.is_some() && is_link(s, pod))
+        .map(|s| service_env(s).len())
+        .sum()
 }
 
 /// FOO_SERVICE_HOST, FOO_SERVICE_PORT[_NAME], FOO_PORT, FOO_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR].
@@ -63,7 +100,7 @@ mod tests {
     use super::*;
 
     fn seed() -> LabState {
-        crate::cluster::seed_for_tests()
+        crate::fixture::resolved::seed()
     }
 
     fn get<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -85,6 +122,18 @@ mod tests {
         // headless services have no VIP to announce; kube-dns lives in another namespace
         assert_eq!(get(&env, "NGINX_HEADLESS_SERVICE_HOST"), None);
         assert_eq!(get(&env, "KUBE_DNS_SERVICE_HOST"), None);
+    }
+
+    #[test]
+    fn without_service_links_only_the_api_server_is_announced() {
+        let mut s = seed();
+        let pod = s.pods.iter_mut().find(|p| p.name == "redis-0").unwrap();
+        pod.enable_service_links = false;
+        let pod = s.pod("default", "redis-0").unwrap();
+        let env = container_env(&s, pod, &pod.containers[0]);
+        assert_eq!(get(&env, "KUBERNETES_SERVICE_HOST"), Some("10.96.0.1"));
+        assert_eq!(get(&env, "NGINX_CLUSTERIP_SERVICE_HOST"), None);
+        assert_eq!(get(&env, "NGINX_CLUSTERIP_PORT"), None);
     }
 
     #[test]

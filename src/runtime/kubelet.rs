@@ -20,7 +20,7 @@ use crate::kernel::exec::{ExecOptions, command_in};
 use crate::spec::{Probe, RestartPolicy};
 use crate::store;
 
-use super::env::container_env;
+use super::env::{container_env, exec_size, service_link_count};
 use super::probe;
 use crate::cluster::images::{Launch, launch};
 
@@ -275,6 +275,25 @@ impl PodRun {
     }
 }
 
+/// Why execve(2) refused the container with E2BIG, and the way out Kubernetes offers.
+fn too_big(state: &LabState, pod: &PodState, spec: &ContainerState, argv: &[String]) -> String {
+    let env = container_env(state, pod, spec);
+    let links = service_link_count(state, pod);
+    let size = exec_size(argv, &env);
+    let mut why = format!(
+        "cannot start container {}: argument list too long: its command and {} environment variables take {size} bytes, more than execve(2) accepts",
+        spec.name,
+        env.len()
+    );
+    if links > 0 {
+        why.push_str(&format!(
+            "; {links} of the variables are service links for the services of namespace {}: set `enableServiceLinks: false` in the pod spec to leave them out",
+            pod.namespace
+        ));
+    }
+    why
+}
+
 /// A container that cannot run (only possible with a hand-edited lab state, since
 /// deploy validates images) says why in its log and fails, as a bad image would.
 fn launch_or_explain(c: &ContainerState) -> Launch {
@@ -378,9 +397,12 @@ impl ContainerRun {
                 }
             }
             Err(e) => {
-                let _ = store::open_private(OpenOptions::new().create(true).append(true), &log).and_then(|mut f| {
-                    std::io::Write::write_all(&mut f, format!("labctl: start {argv:?}: {e:#}\n").as_bytes())
-                });
+                let why = match e.downcast_ref::<std::io::Error>() {
+                    Some(error) if error.raw_os_error() == Some(libc::E2BIG) => too_big(state, pod, spec, &argv),
+                    _ => format!("start {argv:?}: {e:#}"),
+                };
+                let _ = store::open_private(OpenOptions::new().create(true).append(true), &log)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, format!("labctl: {why}\n").as_bytes()));
                 self.last_exit = Some(127);
                 self.schedule_restart(Instant::now(), 127);
             }

@@ -9,12 +9,13 @@ use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::cluster::{self, LabState};
@@ -124,23 +125,15 @@ fn signal_all(pids: &[u32], signal: Signal) {
     }
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn request_stop(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
 /// The supervisor's main loop: runs until the lab's state directory disappears or
 /// it is signalled, then kills every container it started.
 pub fn run(store: &Store, lab: &str, services: &mut [Box<dyn LabService>]) -> Result<()> {
     if let Err(e) = raise_open_file_limit() {
         eprintln!("supervisor: raise the open-file limit: {e}");
     }
-    let handler = SigAction::new(SigHandler::Handler(request_stop), SaFlags::empty(), SigSet::empty());
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        sigaction(Signal::SIGTERM, &handler)?;
-        sigaction(Signal::SIGINT, &handler)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("handle SIGTERM and SIGINT")?;
     }
     let state_file = store.lab_dir(lab)?.join("state.json");
     let mut seen = modified(&state_file);
@@ -149,7 +142,7 @@ pub fn run(store: &Store, lab: &str, services: &mut [Box<dyn LabService>]) -> Re
         s.update(&state);
     }
     let mut kubelet = Kubelet::new(store.lab_dir(lab)?);
-    while !STOP.load(Ordering::SeqCst) && store.exists(lab) {
+    while !stop.load(Ordering::SeqCst) && store.exists(lab) {
         let now = modified(&state_file);
         if now != seen {
             seen = now;

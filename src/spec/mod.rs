@@ -7,5 +7,5 @@ mod validate;
 
 pub use error::{SpecError, SpecErrors};
 pub use model::*;
-pub use parse::{load, load_manifests, load_str, load_str_in};
+pub use parse::{ReadError, load, load_manifests, load_str, load_str_in, read_source, read_stdin};
 pub use validate::lab_name_problem;

@@ -36,6 +36,13 @@ impl<T> At<T> {
 
 pub type Labels = BTreeMap<String, String>;
 
+/// Whether `labels` satisfy an equality-based selector (`matchLabels`, a Service's
+/// `selector`): every key of the selector is there with its value (apimachinery
+/// `labels.SelectorFromSet`). An empty selector selects everything.
+pub fn selects(selector: &Labels, labels: &Labels) -> bool {
+    selector.iter().all(|(key, value)| labels.get(key) == Some(value))
+}
+
 #[derive(Debug, Clone)]
 pub struct Topology {
     /// The topology file itself (as given on the command line).
@@ -143,6 +150,8 @@ pub struct PodSpec {
     pub subdomain: Option<At<String>>,
     pub node_name: Option<At<String>>,
     pub restart_policy: Option<RestartPolicy>,
+    /// spec.enableServiceLinks as written (Kubernetes defaults it to true).
+    pub enable_service_links: Option<bool>,
     pub init_containers: Vec<Container>,
     pub containers: Vec<Container>,
 }

@@ -4,12 +4,13 @@
 mod manifests;
 mod pod;
 mod service;
+mod source;
 mod topology;
 mod workload;
 mod yaml;
 
-#[cfg(test)]
-mod tests;
+pub use self::source::ReadError;
+pub(crate) use self::topology::{DEFAULT_NODE_SUBNET, DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
 
 use std::path::Path;
 
@@ -18,17 +19,28 @@ use self::yaml::Cx;
 use super::validate;
 use super::{Pos, SpecError, SpecErrors, Topology};
 
+/// The text of a topology or manifest file, read as the loader reads it: a regular
+/// file, at most `MAX_FILE_BYTES`.
+pub fn read_source(path: &Path) -> Result<String, ReadError> {
+    source::read_text(path, &mut { source::MAX_TOTAL_BYTES })
+}
+
+/// Standard input (`apply -f -`), bounded as a file is.
+pub fn read_stdin() -> Result<String, ReadError> {
+    source::read_stdin()
+}
+
 /// Reads the topology file at `path`; manifest paths are relative to its directory.
 pub fn load(path: &Path) -> Result<Topology, SpecErrors> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| {
+    let text = read_source(path).map_err(|error| {
         let pos = Pos {
             file: file.clone(),
             line: 1,
             col: 1,
         };
         SpecError::new(&pos, format!("cannot read the topology file: {error}"))
-            .hint("check the path of the topology file")
+            .hint(error.hint().unwrap_or("check the path of the topology file"))
     })?;
     let base_dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -57,6 +69,7 @@ pub fn load_str_in(
         display_dir: Path::new(file).parent().unwrap_or(Path::new("")).to_path_buf(),
     };
     let mut cx = Cx::new(file);
+    cx.bytes_left = source::MAX_TOTAL_BYTES.saturating_sub(text.len() as u64);
     let mut topology = topology::parse(&mut cx, text, &sources);
     if let Some(topology) = &mut topology {
         topology.existing_namespaces = existing_namespaces.to_vec();
@@ -103,3 +116,7 @@ fn in_reading_order<T>(mut items: Vec<T>, files: &[String], pos: impl Fn(&T) -> 
     });
     items
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

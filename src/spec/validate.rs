@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::Ipv4Net;
 
 use super::error::SpecError;
-use super::model::{At, IntOrString, Labels, Networking, Object, PodSpec, Pos, ServiceObject, Topology, Workload};
+use super::model::{
+    At, IntOrString, Labels, Networking, Object, PodSpec, Pos, ServiceObject, Topology, Workload, selects,
+};
+use super::parse::{DEFAULT_NODE_SUBNET, DEFAULT_POD_SUBNET, DEFAULT_SERVICE_SUBNET};
 
 /// Longest name of a file under /run/netns; a pod's netns is `<lab>.<namespace>.<pod>`.
 const MAX_NETNS_NAME: usize = 255;
@@ -126,10 +129,36 @@ fn check_object_names(lab: &str, object: &Object) -> Vec<SpecError> {
     {
         errors.extend(check_pod_netns_length(lab, &pod.meta.namespace.value, &pod.meta.name));
     }
+    if let Object::StatefulSet(set) = object
+        && errors.is_empty()
+    {
+        errors.extend(check_statefulset_pod_names(set));
+    }
     if let Some(spec) = pod_spec(object) {
         errors.extend(check_pod_spec_names(object, spec));
     }
     errors
+}
+
+/// The StatefulSet controller names its pods `<name>-<ordinal>` and writes that name
+/// into each pod's spec.hostname and `statefulset.kubernetes.io/pod-name` label
+/// (pkg/controller/statefulset initIdentity), both DNS labels: the API server refuses
+/// a longer pod, so the set would never get it. The name alone may be 63 characters.
+fn check_statefulset_pod_names(set: &Workload) -> Option<SpecError> {
+    let name = &set.meta.name;
+    let last = set.replicas.value.checked_sub(1)?;
+    let pod = format!("{}-{last}", name.value);
+    let problem = dns1123_label_problem(&pod)?;
+    let message = format!(
+        "StatefulSet \"{}\": its pod \"{pod}\" would be refused: spec.hostname and label statefulset.kubernetes.io/pod-name {problem}",
+        name.value
+    );
+    let room = 63usize.saturating_sub(pod.len() - name.value.len());
+    let hint = format!(
+        "a StatefulSet's pods are named <name>-<ordinal>: with {} replicas, shorten the name to at most {room} characters",
+        set.replicas.value
+    );
+    Some(SpecError::new(&name.pos, message).hint(hint))
 }
 
 fn pod_spec(object: &Object) -> Option<&PodSpec> {
@@ -229,10 +258,6 @@ fn workloads(objects: &[Object]) -> impl Iterator<Item = (&'static str, &Workloa
         Object::Deployment(w) | Object::StatefulSet(w) | Object::DaemonSet(w) => Some((object.kind(), w)),
         _ => None,
     })
-}
-
-fn selects(selector: &Labels, labels: &Labels) -> bool {
-    selector.iter().all(|(key, value)| labels.get(key) == Some(value))
 }
 
 fn check_selectors_match_templates(objects: &[Object]) -> Vec<SpecError> {
@@ -345,6 +370,14 @@ fn missing_target_port(
 
 fn check_networking(net: &Networking, nodes: usize) -> Vec<SpecError> {
     let mut errors = Vec::new();
+    let subnets = [
+        ("nodeSubnet", &net.node_subnet, DEFAULT_NODE_SUBNET),
+        ("podSubnet", &net.pod_subnet, DEFAULT_POD_SUBNET),
+        ("serviceSubnet", &net.service_subnet, DEFAULT_SERVICE_SUBNET),
+    ];
+    for (name, subnet, default) in subnets {
+        errors.extend(check_special_purpose(name, subnet, default));
+    }
     errors.extend(check_overlaps(net));
     errors.extend(check_node_subnet(&net.node_subnet, nodes));
     errors.extend(check_service_subnet(&net.service_subnet));
@@ -354,6 +387,41 @@ fn check_networking(net: &Networking, nodes: usize) -> Vec<SpecError> {
     }
     errors.extend(check_dns_domain(&net.dns_domain));
     errors
+}
+
+/// Address blocks that cannot number hosts (RFC 6890's special-purpose registry): the
+/// kernel refuses them on an interface or gives them another meaning.
+const SPECIAL_PURPOSE: [(&str, &str); 5] = [
+    (
+        "0.0.0.0/8",
+        "\"this network\" space (RFC 1122): 0.0.0.0 means any address",
+    ),
+    ("127.0.0.0/8", "loopback space: each namespace keeps it on its own lo"),
+    (
+        "169.254.0.0/16",
+        "link-local space: pods reach their node through 169.254.1.1, as on Calico",
+    ),
+    ("224.0.0.0/4", "multicast space"),
+    (
+        "240.0.0.0/4",
+        "reserved space (RFC 1112), with the broadcast address 255.255.255.255",
+    ),
+];
+
+fn check_special_purpose(name: &str, subnet: &At<Ipv4Net>, default: &str) -> Option<SpecError> {
+    let (block, what) = SPECIAL_PURPOSE
+        .iter()
+        .map(|(block, what)| (block.parse::<Ipv4Net>().expect("a valid block"), what))
+        .find(|(block, _)| overlaps(block, &subnet.value))?;
+    let relation = if block.contains(&subnet.value) {
+        "is in"
+    } else {
+        "overlaps"
+    };
+    let message = format!("{name} {} {relation} {block}, {what}", subnet.value);
+    let hint =
+        format!("use private address space (RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), e.g. {default}");
+    Some(SpecError::new(&subnet.pos, message).hint(hint))
 }
 
 fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {

@@ -1,20 +1,9 @@
-use std::path::Path;
-
 use super::*;
 use crate::cluster::state::LabState;
 
 /// The main seed lab, resolved from its topology file, every pod ready, plus topology checks.
 fn seed() -> LabState {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
-    let topo = crate::spec::load(&dir.join("headless-services.yaml")).expect("the seed topology parses");
-    let mut lab = crate::cluster::resolve(&topo, "headless-services.yaml", "2026-01-01T00:00:00Z".parse().unwrap())
-        .expect("resolves");
-    for pod in &mut lab.pods {
-        pod.ready = true;
-    }
-    for ep in lab.endpoint_slices.iter_mut().flat_map(|s| &mut s.endpoints) {
-        ep.ready = true;
-    }
+    let mut lab = crate::fixture::resolved::seed_running();
     lab.checks = vec![
         CheckState {
             name: "redis-0 is the master".into(),

@@ -1,8 +1,12 @@
-//! Helpers for integration tests that deploy real labs (run as root).
-//! Every lab gets a unique name starting with `lt-`; dropping a `Lab` destroys it
-//! and checks that none of its network namespaces is left.
+//! Helpers for the integration tests and benches: the one set of guards and checks.
+//! - [`require_root!`]: the first line of a test that needs root; without root the test
+//!   says it is skipped and passes.
+//! - [`Lab`]: a lab under a unique `lt-` name, destroyed when dropped, which then checks
+//!   that none of its network namespaces is left.
+//! - [`Netns`]: bare network namespaces (no lab), deleted when dropped, checked likewise.
+//! - State builders for tests that need no kernel live in `labctl::fixture`.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -110,9 +114,26 @@ pub fn renamed_topology(topology: &str, dir: &Path, name: &str) -> PathBuf {
 pub struct Lab {
     pub name: String,
     pub topology: PathBuf,
+    /// Environment of every labctl this lab runs (on top of [`labctl_env`]'s).
+    pub env: Vec<(String, String)>,
 }
 
 impl Lab {
+    /// Guards lab `name` that the test deploys itself: destroyed when dropped.
+    pub fn guard(name: String, topology: PathBuf) -> Lab {
+        Lab {
+            name,
+            topology,
+            env: Vec::new(),
+        }
+    }
+
+    /// The same lab, its labctl run with `env` too.
+    pub fn with_env(mut self, env: &[(&str, &str)]) -> Lab {
+        self.env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self
+    }
+
     /// Deploys the main seed lab under a unique name.
     pub fn seed(tag: &str) -> Lab {
         let name = lab_name(tag);
@@ -121,23 +142,43 @@ impl Lab {
     }
 
     pub fn deploy(name: String, topology: PathBuf) -> Lab {
-        let out = labctl(&["deploy", topology.to_str().unwrap()]);
-        let lab = Lab { name, topology };
-        ok(out);
-        lab
+        Lab::guard(name, topology).deployed(&[])
     }
 
+    /// Runs `labctl deploy <args> <topology>`, which must succeed.
+    pub fn deployed(self, args: &[&str]) -> Lab {
+        let topology = self.topology.to_str().unwrap().to_string();
+        let mut full = vec!["deploy"];
+        full.extend_from_slice(args);
+        full.push(&topology);
+        ok(self.run(&full));
+        self
+    }
+
+    /// `labctl <args>` with this lab's environment.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    /// `labctl <args>` with this lab's environment and `extra`.
+    pub fn run_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        let mut env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.extend_from_slice(extra);
+        labctl_env(args, &env)
+    }
+
+    /// `labctl <verb> --lab <lab> <args...>`
     pub fn labctl(&self, args: &[&str]) -> Output {
         let mut full = vec![args[0], "--lab", &self.name];
         full.extend_from_slice(&args[1..]);
-        labctl(&full)
+        self.run(&full)
     }
 
     /// `labctl exec --lab <lab> <target> -- <cmd...>`
     pub fn exec(&self, target: &str, cmd: &[&str]) -> Output {
         let mut full = vec!["exec", "--lab", &self.name, target, "--"];
         full.extend_from_slice(cmd);
-        labctl(&full)
+        self.run(&full)
     }
 
     pub fn pods_json(&self) -> serde_json::Value {
@@ -157,7 +198,7 @@ impl Lab {
     }
 
     pub fn destroy(&self) {
-        ok(labctl(&["destroy", &self.name]));
+        ok(self.run(&["destroy", &self.name]));
         assert_eq!(
             netns_of(&self.name),
             Vec::<String>::new(),
@@ -169,7 +210,7 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let _ = labctl(&["destroy", &self.name]);
+        let _ = self.run(&["destroy", &self.name]);
         if !std::thread::panicking() {
             assert_eq!(
                 netns_of(&self.name),
@@ -181,23 +222,70 @@ impl Drop for Lab {
     }
 }
 
-/// A bare network namespace for one test (`ip netns add`), deleted when dropped;
-/// one left over by an earlier run of the same name is replaced.
-pub struct ScratchNetns(pub String);
+/// True when running as root; otherwise prints `skipped: needs root (creates network
+/// namespaces)` with the test's name and returns false (see `labctl::fixture::root`).
+pub fn root() -> bool {
+    labctl::fixture::root()
+}
 
-impl ScratchNetns {
-    pub fn new(name: String) -> ScratchNetns {
-        if labctl::kernel::netns::exists(&name) {
-            let _ = Command::new("ip").args(["netns", "delete", &name]).status();
+/// The first line of every test that needs root: without root the test prints
+/// `skipped: needs root (creates network namespaces)` and passes.
+macro_rules! require_root {
+    () => {
+        if !$crate::common::root() {
+            return;
         }
-        let added = Command::new("ip").args(["netns", "add", &name]).status().unwrap();
-        assert!(added.success(), "ip netns add {name}");
-        ScratchNetns(name)
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use require_root;
+
+/// Bare network namespaces (no lab) that are deleted, with their `/etc/netns` files, when
+/// dropped, even when the test panics; when it did not, dropping also checks that none is
+/// left.
+pub struct Netns(Vec<String>);
+
+impl Netns {
+    /// A new namespace `name` (one left over by an earlier run of the same name is replaced).
+    pub fn create(name: impl Into<String>) -> Netns {
+        let name = name.into();
+        let _ = labctl::kernel::netns::delete(&name);
+        labctl::kernel::netns::create(&name).unwrap_or_else(|e| panic!("create netns {name}: {e:#}"));
+        Netns(vec![name])
+    }
+
+    /// Guards namespaces that the code under test creates.
+    pub fn guard(names: &[String]) -> Netns {
+        Netns(names.to_vec())
+    }
+
+    /// The (first) namespace's name.
+    pub fn name(&self) -> &str {
+        &self.0[0]
     }
 }
 
-impl Drop for ScratchNetns {
+impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+        labctl::kernel::teardown::teardown(&self.0);
+        if !std::thread::panicking() {
+            assert_netns_gone(&self.0);
+        }
+    }
+}
+
+/// None of `names` is a network namespace any more, and none has `/etc/netns` files.
+#[track_caller]
+pub fn assert_netns_gone(names: &[String]) {
+    let left: Vec<String> = labctl::kernel::netns::list()
+        .into_iter()
+        .filter(|name| names.contains(name))
+        .collect();
+    assert!(left.is_empty(), "namespaces left behind: {left:?}");
+    for name in names {
+        assert!(
+            !labctl::kernel::netns::etc_dir_of(name).exists(),
+            "/etc/netns/{name} left behind"
+        );
     }
 }

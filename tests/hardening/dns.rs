@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
-use labctl::dns::fixture;
 use labctl::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets_in_netns};
+use labctl::fixture;
 
 use crate::common::*;
 
@@ -76,7 +76,7 @@ fn write_topology(tag: &str) -> (String, std::path::PathBuf) {
 fn deploy_with(tag: &str, env: &[(&str, &str)]) -> Lab {
     let (name, path) = write_topology(tag);
     let out = labctl_env(&["deploy", "--wait", "60", path.to_str().unwrap()], env);
-    let lab = Lab { name, topology: path };
+    let lab = Lab::guard(name, path);
     ok(out);
     lab
 }
@@ -169,6 +169,7 @@ fn dig(lab: &Lab, args: &[&str]) -> String {
 
 #[test]
 fn idle_tcp_connections_do_not_take_tcp_dns_down() {
+    require_root!();
     // The supervisor inherits a soft limit of 1,024 open files from deploy, as
     // from a login shell.
     let (name, path) = write_topology("dns-tcp");
@@ -185,7 +186,7 @@ fn idle_tcp_connections_do_not_take_tcp_dns_down() {
         .env("LABCTL_DNS_UPSTREAMS", "")
         .output()
         .unwrap();
-    let lab = Lab { name, topology: path };
+    let lab = Lab::guard(name, path);
     ok(out);
 
     let server: SocketAddr = format!("{}:53", coredns_ips(&lab)[0]).parse().unwrap();
@@ -317,6 +318,7 @@ fn ask_until(netns: &str, name: &'static str, deadline: Instant) -> Option<Messa
 
 #[test]
 fn a_flood_of_outside_names_leaves_cluster_dns_answering() {
+    require_root!();
     let upstream = SilentUpstream::start();
     let lab = deploy_with("dns-flood", &[("LABCTL_DNS_UPSTREAMS", &upstream.addr.to_string())]);
     let pid = supervisor_pid(&lab);
@@ -369,6 +371,7 @@ fn a_flood_of_outside_names_leaves_cluster_dns_answering() {
 
 #[test]
 fn headless_answers_rotate_per_query() {
+    require_root!();
     let lab = deploy_with("dns-rr", &[]);
     eventually(10, || {
         let out = dig(&lab, &["+short", HEADLESS_NAME]);
@@ -391,14 +394,15 @@ fn headless_answers_rotate_per_query() {
 
 #[test]
 fn forwarded_questions_are_unpredictable_and_bounded() {
+    require_root!();
     let upstream = SilentUpstream::start();
-    let ns = ScratchNetns::new(lab_name("dns-fwd"));
+    let ns = Netns::create(lab_name("dns-fwd"));
     let lo = Command::new("ip")
-        .args(["-n", &ns.0, "link", "set", "lo", "up"])
+        .args(["-n", ns.name(), "link", "set", "lo", "up"])
         .status()
         .unwrap();
     assert!(lo.success());
-    let sockets = bind_sockets_in_netns(&ns.0, "127.0.0.1:53".parse().unwrap(), 1).unwrap();
+    let sockets = bind_sockets_in_netns(ns.name(), "127.0.0.1:53".parse().unwrap(), 1).unwrap();
     let mut config = ServerConfig::new(sockets);
     config.upstreams = vec![upstream.addr];
     config.upstream_timeout = Duration::from_secs(3);
@@ -406,7 +410,7 @@ fn forwarded_questions_are_unpredictable_and_bounded() {
     let zone = SharedZone::from_state(&fixture::seed_lab(), labctl::dns::DEFAULT_TTL);
     let server = ServerHandle::spawn(config, zone).unwrap();
 
-    let (full, cluster) = in_netns(&ns.0, || {
+    let (full, cluster) = in_netns(ns.name(), || {
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
         client.connect("127.0.0.1:53").unwrap();
         client.set_read_timeout(Some(Duration::from_secs(2))).unwrap();

@@ -39,6 +39,7 @@ spec:
 
 #[test]
 fn the_microk8s_seed_lab_takes_kubectl_verbs() {
+    require_root!();
     let name = lab_name("fid");
     let topology = renamed_topology("nginx-microk8s", &scratch("fid"), &name);
     let lab = Lab::deploy(name.clone(), topology.clone());

@@ -36,34 +36,28 @@ fn write_topology(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// A lab deployed with its state under a run dir of its own (when `run_dir` is
-/// given), destroyed when dropped.
-struct TestLab {
-    name: String,
-    topology: PathBuf,
-    env: Vec<(String, String)>,
+/// A lab deployed with its state under a run dir of its own (when `run_dir` is given),
+/// destroyed when dropped.
+fn deploy(name: String, topology: PathBuf, run_dir: Option<&Path>) -> Lab {
+    let lab = Lab::guard(name, topology);
+    match run_dir {
+        Some(dir) => lab.with_env(&[(RUN_DIR_ENV, dir.to_str().unwrap())]),
+        None => lab,
+    }
+    .deployed(&[])
 }
 
-impl TestLab {
-    fn deploy(name: String, topology: PathBuf, run_dir: Option<&Path>) -> TestLab {
-        let env = run_dir
-            .map(|d| vec![(RUN_DIR_ENV.to_string(), d.display().to_string())])
-            .unwrap_or_default();
-        let lab = TestLab { name, topology, env };
-        ok(lab.run(&["deploy", lab.topology.to_str().unwrap()]));
-        lab
-    }
+/// What these tests ask of a lab beyond `common::Lab`.
+trait LabProbe {
+    fn state_dir(&self) -> PathBuf;
+    fn supervisor(&self) -> u32;
+    /// SIGKILLs the supervisor and waits until it is gone.
+    fn kill_supervisor(&self);
+    fn pod_row(&self, pod: &str) -> Vec<String>;
+    fn wait_ready(&self, pod: &str);
+}
 
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_env(args, &[])
-    }
-
-    fn run_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
-        let mut env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        env.extend_from_slice(extra);
-        labctl_env(args, &env)
-    }
-
+impl LabProbe for Lab {
     fn state_dir(&self) -> PathBuf {
         let root = self
             .env
@@ -87,7 +81,6 @@ impl TestLab {
         pids[0]
     }
 
-    /// SIGKILLs the supervisor and waits until it is gone.
     fn kill_supervisor(&self) {
         let pid = self.supervisor();
         kill9(pid);
@@ -123,20 +116,6 @@ impl TestLab {
     }
 }
 
-impl Drop for TestLab {
-    fn drop(&mut self) {
-        let _ = self.run(&["destroy", &self.name]);
-        if !std::thread::panicking() {
-            assert_eq!(
-                netns_of(&self.name),
-                Vec::<String>::new(),
-                "lab {} left namespaces",
-                self.name
-            );
-        }
-    }
-}
-
 fn kill9(pid: u32) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
@@ -167,6 +146,7 @@ type Attempt<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
 
 #[test]
 fn destroy_never_deletes_a_directory_a_bad_name_points_to() {
+    require_root!();
     let dir = scratch("badname");
     let run_dir = dir.join("run");
     let victim = dir.join("victim");
@@ -220,11 +200,11 @@ fn destroy_never_deletes_a_directory_a_bad_name_points_to() {
 fn destroy_after(tag: &str, damage: impl Fn(&Path)) {
     let name = lab_name(tag);
     let topology = small_topology(&scratch(tag), &name, "web");
-    let lab = TestLab::deploy(name.clone(), topology, None);
+    let lab = deploy(name.clone(), topology, None);
     // Namespaces of a lab whose name starts with this one's: never this lab's.
     let bystanders = [
-        ScratchNetns::new(format!("{name}-b-worker")),
-        ScratchNetns::new(format!("{name}-b.fabric")),
+        Netns::create(format!("{name}-b-worker")),
+        Netns::create(format!("{name}-b.fabric")),
     ];
     lab.wait_ready("web");
     let pod_netns = format!("{name}.default.web");
@@ -243,11 +223,11 @@ fn destroy_after(tag: &str, damage: impl Fn(&Path)) {
 
     let mine: Vec<String> = netns_of(&name)
         .into_iter()
-        .filter(|n| !bystanders.iter().any(|b| &b.0 == n))
+        .filter(|n| !bystanders.iter().any(|b| b.name() == n))
         .collect();
     assert_eq!(mine, Vec::<String>::new(), "namespaces left");
     for b in &bystanders {
-        assert!(labctl::kernel::netns::exists(&b.0), "{} was removed", b.0);
+        assert!(labctl::kernel::netns::exists(b.name()), "{} was removed", b.name());
     }
     for pid in processes.iter().copied().chain([supervisor as i32]) {
         assert!(!alive(pid), "process {pid} left");
@@ -265,6 +245,7 @@ fn destroy_after(tag: &str, damage: impl Fn(&Path)) {
 
 #[test]
 fn destroy_with_a_corrupt_state_removes_every_trace() {
+    require_root!();
     destroy_after("corrupt", |dir| {
         std::fs::write(dir.join("state.json"), "{ not json").unwrap()
     });
@@ -272,6 +253,7 @@ fn destroy_with_a_corrupt_state_removes_every_trace() {
 
 #[test]
 fn destroy_with_a_corrupt_state_and_no_pid_file_stops_the_supervisor() {
+    require_root!();
     destroy_after("nopid", |dir| {
         std::fs::write(dir.join("state.json"), "").unwrap();
         std::fs::remove_file(dir.join("supervisor.pid")).unwrap();
@@ -280,13 +262,14 @@ fn destroy_with_a_corrupt_state_and_no_pid_file_stops_the_supervisor() {
 
 #[test]
 fn destroy_by_name_removes_namespaces_left_without_state() {
+    require_root!();
     let name = lab_name("nostate");
     let leftovers = [
-        ScratchNetns::new(format!("{name}-control-plane")),
-        ScratchNetns::new(format!("{name}-worker2")),
-        ScratchNetns::new(format!("{name}.default.web")),
+        Netns::create(format!("{name}-control-plane")),
+        Netns::create(format!("{name}-worker2")),
+        Netns::create(format!("{name}.default.web")),
     ];
-    let bystander = ScratchNetns::new(format!("{name}-b-worker"));
+    let bystander = Netns::create(format!("{name}-b-worker"));
     let etc = Path::new("/etc/netns").join(format!("{name}.default.gone"));
     std::fs::create_dir_all(&etc).unwrap();
     std::fs::write(etc.join("resolv.conf"), "nameserver 10.96.0.10\n").unwrap();
@@ -294,11 +277,11 @@ fn destroy_by_name_removes_namespaces_left_without_state() {
     let out = labctl(&["destroy", &name]);
     assert!(out.status.success(), "{}", stderr(&out));
     for ns in &leftovers {
-        assert!(!labctl::kernel::netns::exists(&ns.0), "{} left", ns.0);
+        assert!(!labctl::kernel::netns::exists(ns.name()), "{} left", ns.name());
     }
     assert!(!etc.exists(), "{} left", etc.display());
     assert!(
-        labctl::kernel::netns::exists(&bystander.0),
+        labctl::kernel::netns::exists(bystander.name()),
         "another lab's namespace was removed"
     );
     assert!(!Path::new("/run/labctl").join(&name).exists());
@@ -308,8 +291,9 @@ fn destroy_by_name_removes_namespaces_left_without_state() {
 
 #[test]
 fn pods_of_a_lab_whose_supervisor_died_are_unknown() {
+    require_root!();
     let name = lab_name("unknown");
-    let lab = TestLab::deploy(name.clone(), small_topology(&scratch("unknown"), &name, "web"), None);
+    let lab = deploy(name.clone(), small_topology(&scratch("unknown"), &name, "web"), None);
     lab.wait_ready("web");
     lab.kill_supervisor();
     let row = lab.pod_row("web");
@@ -326,6 +310,7 @@ fn pods_of_a_lab_whose_supervisor_died_are_unknown() {
 
 #[test]
 fn deploy_fails_listing_the_pods_not_ready_when_wait_runs_out() {
+    require_root!();
     let name = lab_name("notready");
     let text = format!(
         r#"name: {name}
@@ -352,11 +337,7 @@ manifests:
 "#
     );
     let topology = write_topology(&scratch("notready"), &name, &text);
-    let lab = TestLab {
-        name: name.clone(),
-        topology,
-        env: Vec::new(),
-    };
+    let lab = Lab::guard(name.clone(), topology);
     let started = std::time::Instant::now();
     let out = lab.run(&["deploy", "--wait", "2", lab.topology.to_str().unwrap()]);
     let err = failed_with(&out, "not Ready after 2s");
@@ -388,11 +369,12 @@ const ORPHANING_POD: &str = r#"
 
 #[test]
 fn repair_kills_what_the_dead_supervisors_containers_left_behind() {
+    require_root!();
     let name = lab_name("orphans");
     let text = format!(
         "name: {name}\ncluster:\n  nodes: [{{role: control-plane}}, {{role: worker}}]\nmanifests:{ORPHANING_POD}"
     );
-    let lab = TestLab::deploy(name.clone(), write_topology(&scratch("orphans"), &name, &text), None);
+    let lab = deploy(name.clone(), write_topology(&scratch("orphans"), &name, &text), None);
     lab.wait_ready("web");
     lab.kill_supervisor();
     let pod_netns = vec![format!("{name}.default.web")];
@@ -429,8 +411,9 @@ fn repair_kills_what_the_dead_supervisors_containers_left_behind() {
 
 #[test]
 fn repair_refuses_a_lab_that_was_never_fully_deployed() {
+    require_root!();
     let name = lab_name("halfbuilt");
-    let lab = TestLab::deploy(name.clone(), small_topology(&scratch("halfbuilt"), &name, "web"), None);
+    let lab = deploy(name.clone(), small_topology(&scratch("halfbuilt"), &name, "web"), None);
     lab.kill_supervisor();
     let netns_before = netns_of(&name);
 
@@ -480,15 +463,12 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn what_labctl_creates_has_fixed_modes_whatever_the_umask() {
+    require_root!();
     let name = lab_name("umask");
     let dir = scratch("umask");
     let run_dir = dir.join("run");
     let topology = small_topology(&dir, &name, "web");
-    let lab = TestLab {
-        name: name.clone(),
-        topology,
-        env: vec![(RUN_DIR_ENV.to_string(), run_dir.display().to_string())],
-    };
+    let lab = Lab::guard(name.clone(), topology).with_env(&[(RUN_DIR_ENV, run_dir.to_str().unwrap())]);
     let out = Command::new("sh")
         .args([
             "-c",
@@ -539,6 +519,7 @@ fn as_nobody(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 #[test]
 fn other_users_are_refused_at_once_and_cannot_hold_the_lock() {
+    require_root!();
     let name = lab_name("nobody");
     let dir = scratch("nobody");
     let topology = small_topology(&dir, &name, "web");
@@ -552,7 +533,7 @@ fn other_users_are_refused_at_once_and_cannot_hold_the_lock() {
     assert_eq!(netns_of(&name), Vec::<String>::new());
     assert!(!Path::new("/run/labctl").join(&name).exists());
 
-    let lab = TestLab::deploy(name.clone(), topology, None);
+    let lab = deploy(name.clone(), topology, None);
     lab.wait_ready("web");
     let state_before = std::fs::read(lab.state_dir().join("state.json")).unwrap();
     let netns_before = netns_of(&name);
@@ -598,11 +579,12 @@ fn other_users_are_refused_at_once_and_cannot_hold_the_lock() {
 
 #[test]
 fn every_command_picks_the_lab_by_one_rule() {
+    require_root!();
     let dir = scratch("current");
     let run_dir = dir.join("run");
     let (a, b) = (lab_name("current-a"), lab_name("current-b"));
-    let lab_a = TestLab::deploy(a.clone(), small_topology(&dir, &a, "pod-a"), Some(&run_dir));
-    let lab_b = TestLab::deploy(b.clone(), small_topology(&dir, &b, "pod-b"), Some(&run_dir));
+    let lab_a = deploy(a.clone(), small_topology(&dir, &a, "pod-a"), Some(&run_dir));
+    let lab_b = deploy(b.clone(), small_topology(&dir, &b, "pod-b"), Some(&run_dir));
     lab_a.wait_ready("pod-a");
     lab_b.wait_ready("pod-b");
 

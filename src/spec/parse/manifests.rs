@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use saphyr::{Scalar, YamlData};
 
 use super::yaml::{Cx, Fields, Node, is_empty_document, load_documents, read_list, read_string, untag};
-use super::{pod, service, workload};
+use super::{pod, service, source, workload};
 use crate::spec::model::{At, Meta, Object};
 
 /// Where manifest files are read from, and how their names are shown.
@@ -78,13 +78,18 @@ pub(crate) fn parse_list(cx: &mut Cx, list: &Node, sources: &Sources, objects: &
 
 fn parse_file(cx: &mut Cx, item: &Node, path: &str, sources: &Sources, objects: &mut Vec<Object>) {
     let shown = sources.display_dir.join(path).display().to_string();
-    let text = match std::fs::read_to_string(sources.read_dir.join(path)) {
+    let text = match source::read_text(&sources.read_dir.join(path), &mut cx.bytes_left) {
         Ok(text) => text,
         Err(error) => {
             let message = format!("cannot read manifest {shown}: {error}");
-            let hint = format!(
-                "manifest paths are relative to the topology file's directory ({})",
-                sources.display_dir.display()
+            let hint = error.hint().map_or_else(
+                || {
+                    format!(
+                        "manifest paths are relative to the topology file's directory ({})",
+                        sources.display_dir.display()
+                    )
+                },
+                str::to_string,
             );
             cx.error(item, message, hint);
             return;

@@ -1,7 +1,8 @@
 //! Pods and pod specs: containers, their ports, environment and readiness probe.
 
 use super::yaml::{
-    Cx, Fields, Node, check_port_name, is_empty_list, read_port, read_port_or_name, read_protocol, read_string,
+    Cx, Fields, Node, check_port_name, exec_string_problem, is_empty_list, read_port, read_port_or_name, read_protocol,
+    read_string,
 };
 use crate::spec::model::{
     At, Container, ContainerPort, Meta, PodObject, PodSpec, Probe, ProbeAction, Protocol, RestartPolicy,
@@ -25,6 +26,7 @@ pub(crate) fn parse_pod_spec(cx: &mut Cx, node: &Node, path: &str) -> PodSpec {
         subdomain: fields.string_at(cx, "subdomain"),
         node_name: fields.string_at(cx, "nodeName"),
         restart_policy: restart_policy(cx, &fields),
+        enable_service_links: fields.bool(cx, "enableServiceLinks"),
         init_containers: containers(cx, &fields, "initContainers"),
         containers: containers(cx, &fields, "containers"),
     };
@@ -76,8 +78,8 @@ fn parse_container(cx: &mut Cx, node: &Node, path: &str) -> Option<Container> {
     let container = Container {
         name,
         image,
-        command: fields.string_list(cx, "command"),
-        args: fields.string_list(cx, "args"),
+        command: fields.exec_strings(cx, "command"),
+        args: fields.exec_strings(cx, "args"),
         env: env(cx, &fields),
         ports: ports(cx, &fields),
         readiness_probe: fields
@@ -106,15 +108,35 @@ fn env(cx: &mut Cx, fields: &Fields) -> Vec<(String, String)> {
         };
         let name = var
             .required(cx, "name", "add `name: <VARIABLE>`")
-            .and_then(|node| read_string(cx, node, &var.path("name")));
+            .and_then(|node| read_env_name(cx, node, &var.path("name")));
         let from_elsewhere = var.key_node("valueFrom").is_some() && var.key_node("value").is_none();
         let value = var.string(cx, "value").unwrap_or_default();
-        if let (Some(name), false) = (name, from_elsewhere) {
+        if let Some(name) = &name
+            && let Some((problem, hint)) = exec_string_problem(&format!("{name}="), &value)
+        {
+            let at = var.get("value").unwrap_or(var.node());
+            cx.error(at, format!("{}: {problem}", var.path("value")), hint);
+        } else if let (Some(name), false) = (name, from_elsewhere) {
             env.push((name, value));
         }
         var.finish(cx);
     }
     env
+}
+
+/// Kubernetes' IsRelaxedEnvVarName (apimachinery validation.go): printable ASCII
+/// other than '='; a NUL could not reach the program at all.
+fn read_env_name(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+    let name = read_string(cx, node, path)?;
+    let printable = |c: char| c.is_ascii_graphic() || c == ' ';
+    if !name.is_empty() && name.chars().all(|c| printable(c) && c != '=') {
+        return Some(name);
+    }
+    let message = format!(
+        "{path}: invalid environment variable name {name:?}: a valid environment variable name must consist only of printable ASCII characters other than '='"
+    );
+    cx.error(node, message, "use letters, digits and '_', e.g. `name: MY_VARIABLE`");
+    None
 }
 
 fn ports(cx: &mut Cx, fields: &Fields) -> Vec<ContainerPort> {
@@ -211,7 +233,7 @@ fn read_action(cx: &mut Cx, handler: &str, fields: &Fields) -> Option<ProbeActio
         "exec" => {
             fields.required(cx, "command", "add `command: [...]`, the program to run")?;
             Some(ProbeAction::Exec {
-                command: fields.string_list(cx, "command"),
+                command: fields.exec_strings(cx, "command"),
             })
         }
         "tcpSocket" => Some(ProbeAction::TcpSocket { port: port(cx)? }),

@@ -8,15 +8,15 @@ use saphyr::{Scalar, YamlData};
 use super::manifests::{self, Sources};
 
 use super::yaml::{
-    Cx, Fields, Node, index, is_empty_document, load_documents, read_int, read_int_in, read_list, read_string,
-    read_string_list, untag,
+    Cx, Fields, Node, index, is_empty_document, load_documents, read_exec_string, read_exec_strings, read_int,
+    read_int_in, read_list, read_string, untag,
 };
 use crate::spec::model::{At, CheckSpec, Networking, NodeRole, Object, Pos, Topology};
 
-const DEFAULT_NODE_SUBNET: &str = "172.18.0.0/16";
-const DEFAULT_POD_SUBNET: &str = "192.168.0.0/16";
+pub(crate) const DEFAULT_NODE_SUBNET: &str = "172.18.0.0/16";
+pub(crate) const DEFAULT_POD_SUBNET: &str = "192.168.0.0/16";
 const DEFAULT_POD_BLOCK_SIZE: u8 = 26;
-const DEFAULT_SERVICE_SUBNET: &str = "10.96.0.0/12";
+pub(crate) const DEFAULT_SERVICE_SUBNET: &str = "10.96.0.0/12";
 const DEFAULT_DNS_DOMAIN: &str = "cluster.local";
 const DEFAULT_DNS_TTL: u32 = 30;
 
@@ -281,7 +281,7 @@ fn parse_check(cx: &mut Cx, item: &Node, path: &str) -> Option<CheckSpec> {
         "command",
         "add `command: [program, args...]` or `command: <shell line>`",
     );
-    let command = command_node.map(|node| read_command(cx, node, &fields.path("command")));
+    let command = command_node.and_then(|node| read_command(cx, node, &fields.path("command")));
     let expect = fields
         .get("expect")
         .and_then(|node| read_string(cx, node, &fields.path("expect")));
@@ -319,9 +319,15 @@ fn parse_check(cx: &mut Cx, item: &Node, path: &str) -> Option<CheckSpec> {
 }
 
 /// A list of strings is the argv; a single string is a shell line, run with `sh -c`.
-fn read_command(cx: &mut Cx, node: &Node, path: &str) -> Vec<String> {
-    match &untag(node).data {
-        YamlData::Value(Scalar::String(line)) => vec!["sh".to_string(), "-c".to_string(), line.to_string()],
-        _ => read_string_list(cx, node, path),
-    }
+/// `None` after an error in it.
+fn read_command(cx: &mut Cx, node: &Node, path: &str) -> Option<Vec<String>> {
+    let errors = cx.error_count();
+    let command = match &untag(node).data {
+        YamlData::Value(Scalar::String(_)) => {
+            let line = read_exec_string(cx, node, path)?;
+            vec!["sh".to_string(), "-c".to_string(), line]
+        }
+        _ => read_exec_strings(cx, node, path),
+    };
+    (cx.error_count() == errors).then_some(command)
 }

@@ -4,9 +4,11 @@
 //! reports every mistake in the input.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::fmt::Display;
 
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, ScanError, YamlData};
+use saphyr::{LoadableYamlNode, MarkedYaml, Marker, Scalar, ScanError, YamlData};
+use saphyr_parser::{Event, Parser};
 
 use crate::spec::error::SpecError;
 use crate::spec::model::{At, IntOrString, Labels, Pos, Protocol};
@@ -27,6 +29,8 @@ pub(crate) struct Cx {
     /// (position of a Service port entry, position of its `targetPort` name), kept for
     /// the cross-object check that needs to point at the name.
     pub named_target_ports: Vec<(Pos, Pos)>,
+    /// What may still be read of manifest files (see `source::MAX_TOTAL_BYTES`).
+    pub bytes_left: u64,
 }
 
 impl Cx {
@@ -38,6 +42,7 @@ impl Cx {
             errors: Vec::new(),
             warnings: Vec::new(),
             named_target_ports: Vec::new(),
+            bytes_left: super::source::MAX_TOTAL_BYTES,
         }
     }
 
@@ -63,12 +68,27 @@ impl Cx {
         self.errors.push(SpecError::new(pos, message).hint(hint));
     }
 
-    pub fn scan_error(&mut self, error: &ScanError) {
-        let pos = Pos {
-            file: self.file.clone(),
-            line: error.marker().line(),
-            col: error.marker().col() + 1,
+    /// Where `marker` is in `text`. The scanner places an error at the end of input on
+    /// the line after the last one when the file does not end in a newline: that is the
+    /// end of the last line.
+    fn marker_pos(&self, text: &str, marker: &Marker) -> Pos {
+        let lines = text.split('\n').count();
+        let (line, col) = if marker.line() > lines {
+            let last = text.rsplit('\n').next().unwrap_or("");
+            (lines, last.chars().count() + 1)
+        } else {
+            // saphyr's columns are 0-based.
+            (marker.line(), marker.col() + 1)
         };
+        Pos {
+            file: self.file.clone(),
+            line,
+            col,
+        }
+    }
+
+    pub fn scan_error(&mut self, text: &str, error: &ScanError) {
+        let pos = self.marker_pos(text, error.marker());
         let message = format!("invalid YAML: {}", error.info());
         self.error_at(&pos, message, scan_error_hint(error.info()));
     }
@@ -131,13 +151,76 @@ fn ignored_reason(key: &str) -> &'static str {
 
 /// Loads every document of a YAML stream.
 pub(crate) fn load_documents<'i>(cx: &mut Cx, text: &'i str) -> Option<Vec<Node<'i>>> {
+    if let Some(marker) = too_deep(text) {
+        let pos = cx.marker_pos(text, &marker);
+        let message = format!("invalid YAML: lists and mappings nested more than {MAX_NESTING} deep");
+        let hint = "a Kubernetes object nests about 10 deep: check for a runaway `- - -` or `[[[`";
+        cx.error_at(&pos, message, hint);
+        return None;
+    }
     match MarkedYaml::load_from_str(text) {
         Ok(docs) => Some(docs),
         Err(error) => {
-            cx.scan_error(&error);
+            cx.scan_error(text, &error);
             None
         }
     }
+}
+
+/// The deepest nesting of lists and mappings labctl reads, aliases expanded. saphyr's
+/// loader recurses once per level, so a 40 KB file of `- - - …` would overflow the stack.
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// One list or mapping being read: the level it is at, the deepest level reached inside
+/// it (an alias counts as deep as the node it names) and its anchor, if any.
+struct Open {
+    level: usize,
+    deepest: usize,
+    anchor: usize,
+}
+
+/// Where the nesting first goes past [`MAX_NESTING`], read from the parser's events
+/// (which need no recursion) before anything builds the tree. Errors in the YAML itself
+/// are left for the loader to report.
+fn too_deep(text: &str) -> Option<Marker> {
+    let mut open: Vec<Open> = Vec::new();
+    // The height of each anchored node: what an alias to it adds below its own level.
+    let mut anchor_heights: BTreeMap<usize, usize> = BTreeMap::new();
+    for event in Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(event) => event,
+            // The scanner's own bound on flow nesting (`[[[…`, 255 levels) can come first.
+            Err(error) if error.info() == "recursion limit exceeded" => return Some(*error.marker()),
+            Err(_) => return None,
+        };
+        let level = open.len();
+        let reached = match event {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                open.push(Open {
+                    level: level + 1,
+                    deepest: level + 1,
+                    anchor,
+                });
+                level + 1
+            }
+            Event::Alias(anchor) => level + anchor_heights.get(&anchor).copied().unwrap_or(0),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let done = open.pop()?;
+                if done.anchor != 0 {
+                    anchor_heights.insert(done.anchor, done.deepest - done.level + 1);
+                }
+                done.deepest
+            }
+            _ => level,
+        };
+        if reached > MAX_NESTING {
+            return Some(span.start);
+        }
+        if let Some(parent) = open.last_mut() {
+            parent.deepest = parent.deepest.max(reached);
+        }
+    }
+    None
 }
 
 /// A document that holds nothing (`---` followed by `---`, or only comments).
@@ -221,6 +304,50 @@ pub(crate) fn read_string(cx: &mut Cx, node: &Node, path: &str) -> Option<String
             None
         }
     }
+}
+
+/// The kernel's limit on one argv or envp string, its terminating NUL included:
+/// MAX_ARG_STRLEN, 32 pages (execve(2)); 4 KiB pages, the smallest Linux has.
+pub(crate) const MAX_ARG_STRLEN: usize = 32 * 4096;
+
+/// Why the kernel could not hand `text` to a program as one argument or environment
+/// string (`NAME=` is the `prefix` of an environment value).
+pub(crate) fn exec_string_problem(prefix: &str, text: &str) -> Option<(String, &'static str)> {
+    if text.contains('\0') {
+        return Some((
+            "contains a NUL byte, which no program can receive: arguments and environment variables are NUL-terminated strings".to_string(),
+            "remove the NUL character (a `\\0` escape in a double-quoted string)",
+        ));
+    }
+    let size = prefix.len() + text.len() + 1;
+    (size > MAX_ARG_STRLEN).then(|| {
+        (
+            format!(
+                "{size} bytes is more than the kernel passes to a program in one argument or environment variable ({MAX_ARG_STRLEN} bytes with its NUL, MAX_ARG_STRLEN in execve(2))"
+            ),
+            "put large data in a file that the program reads instead",
+        )
+    })
+}
+
+/// A string that becomes one argument of a program: `command`, `args`, a probe's command.
+pub(crate) fn read_exec_string(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+    let text = read_string(cx, node, path)?;
+    if let Some((problem, hint)) = exec_string_problem("", &text) {
+        cx.error(node, format!("{path}: {problem}"), hint);
+        return None;
+    }
+    Some(text)
+}
+
+/// A list of program arguments, each checked as by [`read_exec_string`].
+pub(crate) fn read_exec_strings(cx: &mut Cx, node: &Node, path: &str) -> Vec<String> {
+    let items = read_list(cx, node, path);
+    items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| read_exec_string(cx, item, &index(path, i)))
+        .collect()
 }
 
 pub(crate) fn read_int(cx: &mut Cx, node: &Node, path: &str) -> Option<i64> {
@@ -338,15 +465,6 @@ pub(crate) fn read_list<'a, 'i>(cx: &mut Cx, node: &'a Node<'i>, path: &str) -> 
             Vec::new()
         }
     }
-}
-
-pub(crate) fn read_string_list(cx: &mut Cx, node: &Node, path: &str) -> Vec<String> {
-    let items = read_list(cx, node, path);
-    items
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, item)| read_string(cx, item, &index(path, i)))
-        .collect()
 }
 
 /// A `key: value` mapping of strings, such as labels or a selector.
@@ -491,9 +609,10 @@ impl<'a, 'i> Fields<'a, 'i> {
         self.get(key).and_then(|node| read_bool(cx, node, &self.path(key)))
     }
 
-    pub fn string_list(&self, cx: &mut Cx, key: &str) -> Vec<String> {
+    /// The list under `key` as program arguments (see [`read_exec_string`]).
+    pub fn exec_strings(&self, cx: &mut Cx, key: &str) -> Vec<String> {
         match self.get(key) {
-            Some(node) => read_string_list(cx, node, &self.path(key)),
+            Some(node) => read_exec_strings(cx, node, &self.path(key)),
             None => Vec::new(),
         }
     }

@@ -1,18 +1,22 @@
-//! Server side of `scripts/bench-dns.sh` (ignored: run by the script).
+//! Server side of `scripts/bench-dns.sh` (`dns_bench --bench`, run by the script as root);
+//! without `--bench` (as `cargo test --all-targets` runs it) it only checks the zone file.
 //!
 //! `serve_for_bench` reads `DNS_BENCH_NETNS`, `DNS_BENCH_ADDR`,
 //! `DNS_BENCH_ZONEFILE`, `DNS_BENCH_SECONDS` and `DNS_BENCH_UDP_SOCKETS`,
 //! writes the zone as an RFC 1035 zone file (for knot) from the same `Zone`
 //! the server answers from, then serves it inside the netns.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use hickory_proto::rr::RData;
 use labctl::cluster::state::LabState;
-use labctl::dns::fixture::{self, add, service};
 use labctl::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets_in_netns};
 use labctl::dns::{DEFAULT_TTL, Zone};
+use labctl::fixture::{self, add, service};
 use labctl::spec::Protocol;
 
 /// The seed lab plus a headless `web` with 10 pods and 100 filler services.
@@ -57,8 +61,18 @@ fn zone_file(zone: &Zone) -> String {
     out
 }
 
-#[test]
-#[ignore = "run by scripts/bench-dns.sh"]
+fn main() {
+    zone_file_has_every_bench_name();
+    if benchmarking() && common::root() {
+        serve_for_bench();
+    }
+}
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench targets without it.
+fn benchmarking() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
 fn serve_for_bench() {
     let env = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_string());
     let netns = env("DNS_BENCH_NETNS", "bd-srv");
@@ -86,7 +100,6 @@ fn serve_for_bench() {
     server.shutdown().unwrap();
 }
 
-#[test]
 fn zone_file_has_every_bench_name() {
     let text = zone_file(&Zone::from_state(&bench_state(), DEFAULT_TTL));
     assert!(text.starts_with("$ORIGIN cluster.local.\n"));

@@ -1,8 +1,9 @@
-//! Benchmark (ignored by default; `scripts/bench-scale.sh` runs it in release mode):
+//! Benchmark (root; `cargo bench --bench scale_bench`, run by `scripts/bench-scale.sh`):
 //! time from `labctl scale --replicas=N` to the new endpoints answered by DNS and
 //! programmed in a node's rules, for N = 3, 30, 300; the supervisor's memory with
 //! 1000 pods. Prints Markdown rows for BENCHMARKS.md.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -85,8 +86,18 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> Instant {
     Instant::now()
 }
 
-#[test]
-#[ignore]
+fn main() {
+    if benchmarking() && common::root() {
+        bench_scale_to_dns_and_rules();
+        bench_supervisor_memory_with_1000_pods();
+    }
+}
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench targets without it.
+fn benchmarking() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
 fn bench_scale_to_dns_and_rules() {
     let name = lab_name("bscale");
     let topo = scratch("bscale").join("t.yaml");
@@ -115,8 +126,6 @@ fn bench_scale_to_dns_and_rules() {
     lab.destroy();
 }
 
-#[test]
-#[ignore]
 fn bench_supervisor_memory_with_1000_pods() {
     let name = lab_name("bmem");
     let topo = scratch("bmem").join("t.yaml");

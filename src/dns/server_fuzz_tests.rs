@@ -19,8 +19,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 
 use super::*;
-use crate::dns::fixture::{self, add, external_name};
 use crate::dns::records::DEFAULT_TTL;
+use crate::fixture::{self, add, external_name};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

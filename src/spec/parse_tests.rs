@@ -828,6 +828,99 @@ fn subnets_must_not_overlap() {
 }
 
 #[test]
+fn subnets_must_not_be_special_purpose_space() {
+    for (key, subnet, message) in [
+        ("nodeSubnet", "224.0.0.0/16", "multicast space"),
+        ("nodeSubnet", "0.0.0.0/16", "\"this network\" space"),
+        ("podSubnet", "127.0.0.0/16", "loopback space"),
+        ("podSubnet", "169.254.0.0/16", "link-local space"),
+        ("serviceSubnet", "255.255.255.0/28", "reserved space"),
+    ] {
+        assert_error_at(&networking(&format!("    {key}: {subnet}\n")), subnet, message);
+    }
+    // Overlapping counts as much as lying inside.
+    assert_error_at(
+        &networking("    nodeSubnet: 160.0.0.0/4\n"),
+        "160.0.0.0/4",
+        "nodeSubnet 160.0.0.0/4 overlaps 169.254.0.0/16",
+    );
+}
+
+#[test]
+fn nesting_is_bounded_aliases_included() {
+    // The first `- ` opens the manifests list (level 2): the 64th is level 65.
+    let deep = format!("name: lab\nmanifests:\n  {}x\n", "- ".repeat(64));
+    let found = errors(&deep);
+    assert!(found[0].message.contains("nested more than 64 deep"), "{found:#?}");
+    assert_eq!((found[0].pos.line, found[0].pos.col), (3, 3 + 2 * 63));
+    let fine = format!("name: lab\nmanifests:\n  {}x\n", "- ".repeat(63));
+    assert!(!errors(&fine)[0].message.contains("nested"));
+    // An alias counts as deep as the node it names.
+    let aliased = format!(
+        "name: lab\na: &deep {}{}\nmanifests: {}*deep{}\n",
+        "[".repeat(40),
+        "]".repeat(40),
+        "[".repeat(30),
+        "]".repeat(30)
+    );
+    assert_error_at(&aliased, "*deep", "nested more than 64 deep");
+}
+
+#[test]
+fn a_scan_error_at_the_end_of_input_is_placed_at_the_end_of_the_last_line() {
+    let found = errors("name: lab\nmanifests:\n- a: b\n  c");
+    assert_eq!((found[0].pos.line, found[0].pos.col), (4, 4), "{found:#?}");
+}
+
+#[test]
+fn strings_for_execve_hold_no_nul_and_fit_max_arg_strlen() {
+    let pod = |container: &str| {
+        lab(&format!(
+            "- {{apiVersion: v1, kind: Pod, metadata: {{name: p}}, spec: {{containers: [{{name: c, image: busybox, {container}}}]}}}}\n"
+        ))
+    };
+    assert_error_at(&pod("args: [\"a\\0b\"]"), "\"a\\0b\"", "args[0]: contains a NUL byte");
+    assert_error_at(
+        &pod("env: [{name: \"A=B\", value: v}]"),
+        "\"A=B\"",
+        "invalid environment variable name",
+    );
+    // `N=`, the value and the NUL: 128 KiB fit, one byte more does not.
+    let env = |size: usize| pod(&format!("env: [{{name: N, value: {}}}]", "v".repeat(size - 3)));
+    let limit = super::yaml::MAX_ARG_STRLEN;
+    assert!(load_str("lab.yaml", &env(limit), Path::new(".")).is_ok());
+    let refused = load_str("lab.yaml", &env(limit + 1), Path::new(".")).unwrap_err();
+    assert_eq!(refused.0.len(), 1);
+    assert!(
+        refused.0[0]
+            .message
+            .contains("131073 bytes is more than the kernel passes"),
+        "{}",
+        refused.0[0].message
+    );
+}
+
+#[test]
+fn a_statefulset_pod_name_must_be_a_dns_label() {
+    let set = |name: &str, replicas: u32| {
+        lab(&format!(
+            "- {{apiVersion: apps/v1, kind: StatefulSet, metadata: {{name: {name}}}, spec: {{serviceName: s, replicas: {replicas}, selector: {{matchLabels: {{a: b}}}}, template: {{metadata: {{labels: {{a: b}}}}, spec: {{containers: [{{name: c, image: busybox}}]}}}}}}}}\n"
+        ))
+    };
+    let name = "s".repeat(61);
+    parse(&set(&name, 10));
+    assert_error_at(&set(&name, 11), &name, "its pod \"sss");
+    assert!(
+        errors(&set(&name, 11))[0]
+            .hint
+            .as_ref()
+            .unwrap()
+            .contains("at most 60 characters")
+    );
+    parse(&set(&"s".repeat(63), 0));
+}
+
+#[test]
 fn subnets_must_be_large_enough() {
     assert_error_at(
         &networking("    nodeSubnet: 172.18.0.0/30\n"),

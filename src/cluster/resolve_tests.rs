@@ -3,13 +3,13 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use super::state::{LabState, Role};
-use super::{netplan, resolve};
+use crate::cluster::state::{LabState, Role};
+use crate::cluster::{netplan, resolve};
 
 const NOW: &str = "2026-11-23T11:00:00Z";
 
 fn seed() -> LabState {
-    super::seed_for_tests()
+    crate::fixture::resolved::seed()
 }
 
 fn lab(yaml: &str) -> Result<LabState, crate::spec::SpecErrors> {
@@ -18,7 +18,7 @@ fn lab(yaml: &str) -> Result<LabState, crate::spec::SpecErrors> {
 }
 
 fn pods_of(state: &LabState, prefix: &str) -> Vec<String> {
-    crate::cluster::pod_names_for_tests(state, prefix)
+    crate::fixture::resolved::pod_names(state, prefix)
 }
 
 #[test]

@@ -1,21 +1,22 @@
-//! kube-proxy rule programming benchmark (root; ignored by default). Run it with
-//! `scripts/bench-proxy.sh`. Everything happens in scratch netns of its own
+//! kube-proxy rule programming benchmark (root; `cargo bench --bench proxy_bench`, run by
+//! `scripts/bench-proxy.sh`). Everything happens in scratch netns of its own
 //! (`lt-pxbench-*`), removed at the end.
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use common::ScratchNetns;
+use common::Netns;
 use labctl::kernel::iptables::{self, Iptables};
 use labctl::proxy::plan;
 use labctl::proxy::rules::{NodeRules, ProxyConfig, ServicePort};
 use labctl::proxy::sync;
 use labctl::spec::Protocol;
 
-fn scratch(tag: &str) -> ScratchNetns {
-    ScratchNetns::new(format!("lt-pxbench-{tag}-{}", std::process::id()))
+fn scratch(tag: &str) -> Netns {
+    Netns::create(format!("lt-pxbench-{tag}-{}", std::process::id()))
 }
 
 fn port(i: usize, endpoints: [u32; 3]) -> ServicePort {
@@ -150,8 +151,17 @@ fn run_naive(ns: &str, cmds: &[Vec<String>]) -> Duration {
     start.elapsed()
 }
 
-#[test]
-#[ignore = "benchmark: run scripts/bench-proxy.sh as root"]
+fn main() {
+    if benchmarking() && common::root() {
+        bench_proxy_programming();
+    }
+}
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench targets without it.
+fn benchmarking() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
 fn bench_proxy_programming() {
     let sizes: Vec<usize> = std::env::var("PROXY_BENCH_SIZES")
         .unwrap_or_else(|_| "100,1000,10000".into())
@@ -173,16 +183,16 @@ fn bench_proxy_programming() {
         wait_for_quiet();
         let ns = scratch("batched");
         let t = Instant::now();
-        let stats = sync::full_sync_node(&ns.0, &rules).unwrap();
+        let stats = sync::full_sync_node(ns.name(), &rules).unwrap();
         let batched = t.elapsed();
-        let nat_rules = rule_count(&ns.0, iptables::DEFAULT);
+        let nat_rules = rule_count(ns.name(), iptables::DEFAULT);
         drop(ns);
 
         let single = if n <= single_max {
             wait_for_quiet();
             let ns = scratch("single");
             let t = Instant::now();
-            sync::full_sync_node_with(iptables::DEFAULT, &ns.0, &rules, usize::MAX).unwrap();
+            sync::full_sync_node_with(iptables::DEFAULT, ns.name(), &rules, usize::MAX).unwrap();
             secs(t.elapsed())
         } else {
             "not run".into()
@@ -191,9 +201,9 @@ fn bench_proxy_programming() {
         wait_for_quiet();
         let ns = scratch("legacy");
         let t = Instant::now();
-        sync::full_sync_node_with(iptables::LEGACY, &ns.0, &rules, usize::MAX).unwrap();
+        sync::full_sync_node_with(iptables::LEGACY, ns.name(), &rules, usize::MAX).unwrap();
         let legacy = t.elapsed();
-        assert_eq!(rule_count(&ns.0, iptables::LEGACY), nat_rules);
+        assert_eq!(rule_count(ns.name(), iptables::LEGACY), nat_rules);
         drop(ns);
 
         // Naive: all commands when few, else a sample at the start (empty table) and
@@ -201,14 +211,14 @@ fn bench_proxy_programming() {
         let cmds = naive_commands(&rules);
         let naive = if cmds.len() <= 2000 {
             let ns = scratch("naive");
-            format!("{} ({} processes)", secs(run_naive(&ns.0, &cmds)), cmds.len())
+            format!("{} ({} processes)", secs(run_naive(ns.name(), &cmds)), cmds.len())
         } else {
             let ns = scratch("naive");
-            let head = run_naive(&ns.0, &cmds[..sample]);
+            let head = run_naive(ns.name(), &cmds[..sample]);
             drop(ns);
             let ns = scratch("naive-full");
-            sync::full_sync_node(&ns.0, &rules).unwrap();
-            iptables::run_with(iptables::DEFAULT, &ns.0, &["-t", "nat", "-N", "BENCH-TAIL"]).unwrap();
+            sync::full_sync_node(ns.name(), &rules).unwrap();
+            iptables::run_with(iptables::DEFAULT, ns.name(), &["-t", "nat", "-N", "BENCH-TAIL"]).unwrap();
             let tail_cmds: Vec<Vec<String>> = (0..sample)
                 .map(|i| {
                     shell_words(&format!(
@@ -217,7 +227,7 @@ fn bench_proxy_programming() {
                     ))
                 })
                 .collect();
-            let tail = run_naive(&ns.0, &tail_cmds);
+            let tail = run_naive(ns.name(), &tail_cmds);
             let per_head = head.as_secs_f64() / sample as f64;
             let per_tail = tail.as_secs_f64() / sample as f64;
             let total = cmds.len() as f64 * (per_head + per_tail) / 2.0;
@@ -319,8 +329,8 @@ fn change_at(n: usize, bin: Iptables) -> ChangeRow {
     } else {
         plan::CHAINS_PER_BATCH
     };
-    sync::full_sync_node_with(bin, &ns.0, &rules, batch).unwrap();
-    iptables::run_with(bin, &ns.0, &["-t", "nat", "-N", "BENCH-FLOOR"]).unwrap();
+    sync::full_sync_node_with(bin, ns.name(), &rules, batch).unwrap();
+    iptables::run_with(bin, ns.name(), &["-t", "nat", "-N", "BENCH-FLOOR"]).unwrap();
     wait_for_quiet();
     let (mut ours, mut kube_proxy, mut no_verdict, mut verdict) = (vec![], vec![], vec![], vec![]);
     for round in 0..CHANGE_ROUNDS {
@@ -333,10 +343,10 @@ fn change_at(n: usize, bin: Iptables) -> ChangeRow {
         // (kernel::nft_commits); legacy has no nf_tables notifications.
         ours.push(if bin == iptables::DEFAULT {
             timed(|| {
-                sync::update_node(&ns.0, from, to).unwrap();
+                sync::update_node(ns.name(), from, to).unwrap();
             })
         } else {
-            timed_restore(bin, &ns.0, &plan::update(from, to).unwrap())
+            timed_restore(bin, ns.name(), &plan::update(from, to).unwrap())
         });
         // kube-proxy's own partial sync: the service's chains and all of
         // KUBE-SERVICES flushed and rewritten.
@@ -348,17 +358,21 @@ fn change_at(n: usize, bin: Iptables) -> ChangeRow {
             kp.push('\n');
         }
         kp.push_str("COMMIT\n");
-        kube_proxy.push(timed_restore(bin, &ns.0, &kp));
+        kube_proxy.push(timed_restore(bin, ns.name(), &kp));
         // A rule with no verdict and no xt target sets no NFT_VALIDATE_NEED
         // (nf_tables_newrule): the commit skips the table walk.
         no_verdict.push(timed_restore(
             bin,
-            &ns.0,
+            ns.name(),
             "*nat\n-A BENCH-FLOOR -d 198.51.100.1/32\nCOMMIT\n",
         ));
         // Any verdict does: nf_tables_validate walks every chain reachable from
         // each base chain (nft_table_validate → nft_chain_validate).
-        verdict.push(timed_restore(bin, &ns.0, "*nat\n-A BENCH-FLOOR -j RETURN\nCOMMIT\n"));
+        verdict.push(timed_restore(
+            bin,
+            ns.name(),
+            "*nat\n-A BENCH-FLOOR -j RETURN\nCOMMIT\n",
+        ));
     }
     let portals = [
         "-t",
@@ -373,10 +387,10 @@ fn change_at(n: usize, bin: Iptables) -> ChangeRow {
         "KUBE-SERVICES",
     ];
     let verdict_one_base_chain = (bin == iptables::DEFAULT).then(|| {
-        iptables::run_with(bin, &ns.0, &portals).unwrap();
+        iptables::run_with(bin, ns.name(), &portals).unwrap();
         median(
             (0..CHANGE_ROUNDS)
-                .map(|_| timed_restore(bin, &ns.0, "*nat\n-A BENCH-FLOOR -j RETURN\nCOMMIT\n"))
+                .map(|_| timed_restore(bin, ns.name(), "*nat\n-A BENCH-FLOOR -j RETURN\nCOMMIT\n"))
                 .collect(),
         )
     });
