@@ -69,18 +69,13 @@ fn expand_deployment(lab: &str, w: &spec::Workload, group: usize, out: &mut Expa
     let template = workload_template(w);
     let hash = names::pod_template_hash(lab, ns, name, &template_fingerprint(&template));
     let replica_set = format!("{name}-{hash}");
-    let mut labels = w.template.labels.clone();
-    labels.insert("pod-template-hash".into(), hash.clone());
     for i in 0..w.replicas.value {
         let pod = names::generated_name(&replica_set, &format!("{lab}/{ns}/{replica_set}/{i}"));
-        let owner = OwnerRef {
-            kind: OwnerKind::ReplicaSet,
-            name: replica_set.clone(),
-        };
+        let (labels, owner) = controlled_pod(WorkloadKind::Deployment, name, &w.template.labels, &pod, Some(&hash));
         out.pods.push(intent(
             &pod,
             ns,
-            labels.clone(),
+            labels,
             Some(owner),
             &w.template.spec,
             group,
@@ -96,14 +91,7 @@ fn expand_statefulset(lab: &str, w: &spec::Workload, group: usize, out: &mut Exp
     let service = w.service_name.as_ref().map(|s| s.value.clone());
     for ordinal in 0..w.replicas.value {
         let pod = format!("{name}-{ordinal}");
-        let mut labels = w.template.labels.clone();
-        // Labels the StatefulSet controller adds to every pod it creates.
-        labels.insert("statefulset.kubernetes.io/pod-name".into(), pod.clone());
-        labels.insert("apps.kubernetes.io/pod-index".into(), ordinal.to_string());
-        let owner = OwnerRef {
-            kind: OwnerKind::StatefulSet,
-            name: name.clone(),
-        };
+        let (labels, owner) = controlled_pod(WorkloadKind::StatefulSet, name, &w.template.labels, &pod, None);
         let mut p = intent(&pod, ns, labels, Some(owner), &w.template.spec, group, &w.replicas.pos);
         p.spec_hostname = Some(pod.clone());
         p.subdomain = service.clone();
@@ -118,25 +106,54 @@ fn expand_daemonset(lab: &str, w: &spec::Workload, group: usize, nodes: &[String
     let (ns, name) = (&w.meta.namespace.value, &w.meta.name.value);
     for node in nodes {
         let pod = names::generated_name(name, &format!("{lab}/{ns}/{name}/{node}"));
-        let owner = OwnerRef {
-            kind: OwnerKind::DaemonSet,
-            name: name.clone(),
-        };
-        let mut p = intent(
-            &pod,
-            ns,
-            w.template.labels.clone(),
-            Some(owner),
-            &w.template.spec,
-            group,
-            &w.meta.pos,
-        );
+        let (labels, owner) = controlled_pod(WorkloadKind::DaemonSet, name, &w.template.labels, &pod, None);
+        let mut p = intent(&pod, ns, labels, Some(owner), &w.template.spec, group, &w.meta.pos);
         p.node = Some(node.clone());
         out.pods.push(p);
     }
     let template = workload_template(w);
     out.workloads
         .push(workload_state(lab, WorkloadKind::DaemonSet, w, None, template));
+}
+
+/// The labels and owner a workload's controller gives pod `pod` it creates: the
+/// template's labels plus `pod-template-hash` (ReplicaSet), or the StatefulSet
+/// controller's `statefulset.kubernetes.io/pod-name` and `apps.kubernetes.io/pod-index`.
+pub fn controlled_pod(
+    kind: WorkloadKind,
+    workload: &str,
+    template_labels: &Labels,
+    pod: &str,
+    template_hash: Option<&str>,
+) -> (Labels, OwnerRef) {
+    let mut labels = template_labels.clone();
+    let owner = match kind {
+        WorkloadKind::Deployment => {
+            let hash = template_hash.unwrap_or_default();
+            labels.insert("pod-template-hash".into(), hash.to_string());
+            OwnerRef {
+                kind: OwnerKind::ReplicaSet,
+                name: format!("{workload}-{hash}"),
+            }
+        }
+        WorkloadKind::StatefulSet => {
+            let ordinal = pod
+                .strip_prefix(&format!("{workload}-"))
+                .and_then(|o| o.parse::<u32>().ok())
+                .unwrap_or(0);
+            labels.insert("statefulset.kubernetes.io/pod-name".into(), pod.to_string());
+            labels.insert("apps.kubernetes.io/pod-index".into(), ordinal.to_string());
+            OwnerRef {
+                kind: OwnerKind::StatefulSet,
+                name: workload.to_string(),
+            }
+        }
+        WorkloadKind::DaemonSet => OwnerRef {
+            kind: OwnerKind::DaemonSet,
+            name: workload.to_string(),
+        },
+    };
+    (labels, owner)
 }
 
 fn intent(
@@ -223,5 +240,27 @@ fn workload_state(
         service_name: w.service_name.as_ref().map(|s| s.value.clone()),
         template_hash,
         template,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_controller_labels_its_pods_its_own_way() {
+        let template: Labels = [("app".to_string(), "web".to_string())].into();
+        let (labels, owner) = controlled_pod(WorkloadKind::Deployment, "web", &template, "web-abc-xyz", Some("abc"));
+        assert_eq!(labels["pod-template-hash"], "abc");
+        assert_eq!((owner.kind, owner.name.as_str()), (OwnerKind::ReplicaSet, "web-abc"));
+
+        let (labels, owner) = controlled_pod(WorkloadKind::StatefulSet, "db", &template, "db-2", None);
+        assert_eq!(labels["statefulset.kubernetes.io/pod-name"], "db-2");
+        assert_eq!(labels["apps.kubernetes.io/pod-index"], "2");
+        assert_eq!(owner.kind, OwnerKind::StatefulSet);
+
+        let (labels, owner) = controlled_pod(WorkloadKind::DaemonSet, "agent", &template, "agent-x1", None);
+        assert_eq!(labels, template, "a DaemonSet pod carries only its template's labels");
+        assert_eq!((owner.kind, owner.name.as_str()), (OwnerKind::DaemonSet, "agent"));
     }
 }

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use super::ipam;
 use super::names;
-use super::state::{LabState, OwnerKind, OwnerRef, PodPhase, PodState, Role, WorkloadKind, WorkloadState};
+use super::state::{LabState, PodPhase, PodState, Role, WorkloadKind, WorkloadState};
 
 /// Pods a change created and removed (by value: removed ones are gone from the state).
 #[derive(Debug, Default)]
@@ -246,28 +246,8 @@ fn new_pod(state: &LabState, w: &WorkloadState, name: &str, node: Option<usize>,
     let node = &state.nodes[node_index];
     let ip = next_ip(state, node_index)?;
     let t = &w.template;
-    let mut labels = t.labels.clone();
-    let owner = match w.kind {
-        WorkloadKind::Deployment => {
-            let hash = w.template_hash.clone().unwrap_or_default();
-            labels.insert("pod-template-hash".into(), hash.clone());
-            OwnerRef {
-                kind: OwnerKind::ReplicaSet,
-                name: format!("{}-{hash}", w.name),
-            }
-        }
-        _ => {
-            labels.insert("statefulset.kubernetes.io/pod-name".into(), name.to_string());
-            labels.insert(
-                "apps.kubernetes.io/pod-index".into(),
-                ordinal(name, &w.name).to_string(),
-            );
-            OwnerRef {
-                kind: w.kind.into(),
-                name: w.name.clone(),
-            }
-        }
-    };
+    let (labels, owner) =
+        super::controllers::controlled_pod(w.kind, &w.name, &t.labels, name, w.template_hash.as_deref());
     let (spec_hostname, subdomain) = match w.kind {
         WorkloadKind::StatefulSet => (Some(name.to_string()), w.service_name.clone()),
         _ => (t.hostname.clone(), t.subdomain.clone()),

@@ -118,5 +118,8 @@ fn in_reading_order<T>(mut items: Vec<T>, files: &[String], pos: impl Fn(&T) -> 
 }
 
 #[cfg(test)]
+#[path = "parse_rules_tests.rs"]
+mod rules_tests;
+#[cfg(test)]
 #[path = "parse_tests.rs"]
 mod tests;
