@@ -14,9 +14,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::cluster::LabState;
+use crate::cluster::status::{self, PodStatusRecord};
 use crate::files;
 
 pub const DEFAULT_ROOT: &str = "/run/labctl";
+const STATE_FILE: &str = "state.json";
+const STATUS_FILE: &str = "status.json";
 const ROOT_MODE: u32 = 0o755;
 pub const PRIVATE_DIR_MODE: u32 = 0o700;
 pub const PRIVATE_FILE_MODE: u32 = 0o600;
@@ -128,7 +131,7 @@ impl Store {
 
     pub fn save(&self, state: &LabState, _lock: &LabLock) -> Result<()> {
         let json = serde_json::to_vec_pretty(state)?;
-        write_atomic(&self.dir(&state.name)?.join("state.json"), &json)
+        write_atomic(&self.dir(&state.name)?.join(STATE_FILE), &json)
     }
 
     pub fn set_phase(&self, lab: &str, phase: Phase, _lock: &LabLock) -> Result<()> {
@@ -144,10 +147,40 @@ impl Store {
             .unwrap_or(Phase::Deploying)
     }
 
+    /// The lab as users see it: the desired state with the pods' last reported status.
     pub fn load(&self, lab: &str) -> Result<LabState> {
-        let path = self.dir(lab)?.join("state.json");
+        let mut state = self.load_desired(lab)?;
+        status::apply(&mut state, &self.load_statuses(lab));
+        Ok(state)
+    }
+
+    /// state.json alone: what commands asked for, with the pod status it was saved with.
+    pub fn load_desired(&self, lab: &str) -> Result<LabState> {
+        let path = self.dir(lab)?.join(STATE_FILE);
         let bytes = fs::read(&path).map_err(|e| readable_error(e, lab, &path))?;
         serde_json::from_slice(&bytes).with_context(|| format!("parse {}", path.display()))
+    }
+
+    /// Replaces the pods' reported status (the supervisor's kubelet is its only
+    /// writer). Not synced to disk: after a crash the kubelet reports again.
+    pub fn save_statuses(&self, lab: &str, records: &[PodStatusRecord]) -> Result<()> {
+        let json = serde_json::to_vec(records)?;
+        write_replacing(&self.dir(lab)?.join(STATUS_FILE), &json)
+    }
+
+    /// The last reported status; none when it is missing or unreadable (it is only
+    /// ever behind by a kubelet round).
+    fn load_statuses(&self, lab: &str) -> Vec<PodStatusRecord> {
+        self.dir(lab)
+            .ok()
+            .and_then(|dir| fs::read(dir.join(STATUS_FILE)).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// The file whose change means the desired state changed.
+    pub fn state_file(&self, lab: &str) -> Result<PathBuf> {
+        Ok(self.dir(lab)?.join(STATE_FILE))
     }
 
     /// Names of the labs that have state here, sorted (entries that are not lab
@@ -203,12 +236,25 @@ fn readable_error(e: std::io::Error, lab: &str, path: &Path) -> anyhow::Error {
     }
 }
 
+/// Write + fsync + rename: after a crash the file holds the old or the new bytes.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_through_temp(path, bytes, true)
+}
+
+/// Write + rename, without the fsync: readers never see a half-written file, but a
+/// crash of the machine may lose the last write.
+fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_through_temp(path, bytes, false)
+}
+
+fn write_through_temp(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = open_private(OpenOptions::new().create(true).truncate(true).write(true), &tmp)
         .with_context(|| format!("create {}", tmp.display()))?;
     f.write_all(bytes)?;
-    f.sync_all()?;
+    if sync {
+        f.sync_all()?;
+    }
     fs::rename(&tmp, path).with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
 }
 

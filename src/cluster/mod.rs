@@ -13,6 +13,7 @@ pub mod podfiles;
 pub mod resolve;
 pub mod scheduler;
 pub mod state;
+pub mod status;
 pub mod system;
 
 pub use resolve::resolve;

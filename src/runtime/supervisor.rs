@@ -18,7 +18,8 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::cluster::{self, LabState};
+use crate::cluster::LabState;
+use crate::cluster::status::{self, PodStatusRecord};
 use crate::kernel::procs;
 use crate::store::{self, Store};
 
@@ -135,19 +136,22 @@ pub fn run(store: &Store, lab: &str, services: &mut [Box<dyn LabService>]) -> Re
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("handle SIGTERM and SIGINT")?;
     }
-    let state_file = store.lab_dir(lab)?.join("state.json");
+    let state_file = store.state_file(lab)?;
     let mut seen = modified(&state_file);
     let mut state = store.load(lab)?;
     for s in services.iter_mut() {
         s.update(&state);
     }
+    let mut reported: Vec<PodStatusRecord> = Vec::new();
     let mut kubelet = Kubelet::new(store.lab_dir(lab)?);
     while !stop.load(Ordering::SeqCst) && store.exists(lab) {
         let now = modified(&state_file);
         if now != seen {
             seen = now;
-            match store.load(lab) {
-                Ok(fresh) => {
+            match store.load_desired(lab) {
+                Ok(mut fresh) => {
+                    // What the kubelet saw stays true of the pods that are still there.
+                    status::apply(&mut fresh, &reported);
                     state = fresh;
                     for s in services.iter_mut() {
                         s.update(&state);
@@ -156,18 +160,14 @@ pub fn run(store: &Store, lab: &str, services: &mut [Box<dyn LabService>]) -> Re
                 Err(e) => eprintln!("supervisor: {e:#}"),
             }
         }
-        let statuses = kubelet.tick(&state);
-        if differs(&state, &statuses) {
-            match write_statuses(store, lab, &statuses) {
-                Ok(Some(fresh)) => {
-                    seen = modified(&state_file);
-                    state = fresh;
-                    for s in services.iter_mut() {
-                        s.update(&state);
-                    }
-                }
-                Ok(None) => {} // a CLI command holds the lock; try again next round
-                Err(e) => eprintln!("supervisor: {e:#}"),
+        let records = status_records(&state, &kubelet.tick(&state));
+        if status::apply(&mut state, &records) {
+            reported = records;
+            if let Err(e) = store.save_statuses(lab, &reported) {
+                eprintln!("supervisor: {e:#}");
+            }
+            for s in services.iter_mut() {
+                s.update(&state);
             }
         }
         std::thread::sleep(POLL);
@@ -176,35 +176,23 @@ pub fn run(store: &Store, lab: &str, services: &mut [Box<dyn LabService>]) -> Re
     Ok(())
 }
 
-fn differs(state: &LabState, statuses: &BTreeMap<(String, String), PodStatus>) -> bool {
-    state.pods.iter().any(|p| {
-        statuses
-            .get(&(p.namespace.clone(), p.name.clone()))
-            .is_some_and(|s| s.ready != p.ready || s.status != p.phase || s.restarts != p.restarts)
-    })
-}
-
-/// Records the pods' status in the saved state and derives the EndpointSlices from
-/// it, as kubelet and the EndpointSlice controller do through the API server.
-fn write_statuses(
-    store: &Store,
-    lab: &str,
-    statuses: &BTreeMap<(String, String), PodStatus>,
-) -> Result<Option<LabState>> {
-    let Some(lock) = store.try_lock(lab)? else {
-        return Ok(None);
-    };
-    let mut state = store.load(lab)?;
-    for p in &mut state.pods {
-        if let Some(s) = statuses.get(&(p.namespace.clone(), p.name.clone())) {
-            p.ready = s.ready;
-            p.phase = s.status;
-            p.restarts = s.restarts;
-        }
-    }
-    cluster::endpoints::refresh(&mut state);
-    store.save(&state, &lock)?;
-    Ok(Some(state))
+/// The kubelet's view of each pod it runs, as status records of those pods.
+fn status_records(state: &LabState, statuses: &BTreeMap<(String, String), PodStatus>) -> Vec<PodStatusRecord> {
+    state
+        .pods
+        .iter()
+        .filter_map(|p| {
+            let s = statuses.get(&(p.namespace.clone(), p.name.clone()))?;
+            Some(PodStatusRecord {
+                namespace: p.namespace.clone(),
+                name: p.name.clone(),
+                uid: p.uid.clone(),
+                ready: s.ready,
+                phase: s.status,
+                restarts: s.restarts,
+            })
+        })
+        .collect()
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
