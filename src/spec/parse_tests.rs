@@ -84,8 +84,7 @@ pub(super) fn service<'a>(topology: &'a Topology, name: &str) -> &'a ServiceObje
 
 /// A fresh directory for manifest files.
 pub(super) fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("labctl-spec-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::fixture::scratch_path(&format!("spec-{test}"));
     std::fs::create_dir_all(dir.join("manifests")).unwrap();
     dir
 }
