@@ -173,6 +173,62 @@ fn ports_must_be_in_range_and_protocols_known() {
 }
 
 #[test]
+fn a_value_outside_its_closed_set_is_refused_at_its_place() {
+    let pod = |spec: &str| {
+        format!(
+            "- {{apiVersion: v1, kind: Pod, metadata: {{name: p}}, spec: {{{spec}, containers: [{{name: c, image: i}}]}}}}\n"
+        )
+    };
+    let service = |spec: &str| {
+        format!("- {{apiVersion: v1, kind: Service, metadata: {{name: s}}, spec: {{{spec}, ports: [{{port: 1}}]}}}}\n")
+    };
+    let sts = DEPLOYMENT.replace("kind: Deployment", "kind: StatefulSet").replacen(
+        "  spec:\n",
+        "  spec:\n    serviceName: web\n    podManagementPolicy: Random\n",
+        1,
+    );
+    let cases = [
+        (
+            pod("restartPolicy: Sometimes"),
+            "Sometimes",
+            "spec.restartPolicy: unsupported value \"Sometimes\"",
+            "use Always, OnFailure or Never",
+        ),
+        (
+            pod("enableServiceLinks: \"no\""),
+            "\"no\"",
+            "spec.enableServiceLinks: expected true or false, found string \"no\"",
+            "write `enableServiceLinks: true` or `enableServiceLinks: false`",
+        ),
+        (
+            sts,
+            "Random",
+            "spec.podManagementPolicy: unsupported value \"Random\"",
+            "use OrderedReady or Parallel",
+        ),
+        (
+            service("type: Headless"),
+            "Headless",
+            "spec.type: unsupported value \"Headless\"",
+            "use ClusterIP, NodePort, LoadBalancer or ExternalName",
+        ),
+        (
+            service("sessionAffinity: Sticky"),
+            "Sticky",
+            "spec.sessionAffinity: unsupported value \"Sticky\"",
+            "use ClientIP or None",
+        ),
+    ];
+    for (objects, needle, message, hint) in cases {
+        let text = lab(&objects);
+        assert_error_at(&text, needle, message);
+        let errors = errors(&text);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].hint.as_deref(), Some(hint));
+    }
+}
+
+#[test]
 fn service_ports_must_be_named_when_there_are_several_and_unique() {
     let unnamed =
         "- {apiVersion: v1, kind: Service, metadata: {name: s}, spec: {ports: [{name: a, port: 80}, {port: 81}]}}\n";
