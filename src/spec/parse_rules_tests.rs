@@ -289,26 +289,24 @@ fn networking(fields: &str) -> String {
     )
 }
 
+/// A three-node lab with these networking `fields` is refused with an error at `needle`
+/// whose message contains `message`.
+fn assert_networking_error(fields: &str, needle: &str, message: &str) {
+    assert_error_at(&networking(fields), needle, message);
+}
+
 #[test]
 fn subnets_must_be_well_formed_networks() {
-    assert_error_at(
-        &networking("    podSubnet: 10.0.0.0/33\n"),
+    assert_networking_error(
+        "    podSubnet: 10.0.0.0/33\n",
         "10.0.0.0/33",
         "prefix length must be ≤ 32",
     );
     let text = networking("    nodeSubnet: 10.0.0.1/16\n");
     assert_error_at(&text, "10.0.0.1/16", "host bits are set");
     assert!(errors(&text)[0].hint.as_ref().unwrap().contains("10.0.0.0/16"));
-    assert_error_at(
-        &networking("    serviceSubnet: fd00::/108\n"),
-        "fd00",
-        "IPv6 is not supported",
-    );
-    assert_error_at(
-        &networking("    serviceSubnet: 10.96.0.0\n"),
-        "10.96",
-        "missing /prefix length",
-    );
+    assert_networking_error("    serviceSubnet: fd00::/108\n", "fd00", "IPv6 is not supported");
+    assert_networking_error("    serviceSubnet: 10.96.0.0\n", "10.96", "missing /prefix length");
 }
 
 #[test]
@@ -320,8 +318,8 @@ fn subnets_must_not_overlap() {
         "serviceSubnet 10.0.128.0/20 overlaps podSubnet 10.0.0.0/16",
     );
     // Against a default, the written value is the one pointed at.
-    assert_error_at(
-        &networking("    nodeSubnet: 192.168.1.0/24\n"),
+    assert_networking_error(
+        "    nodeSubnet: 192.168.1.0/24\n",
         "192.168.1.0/24",
         "overlaps podSubnet",
     );
@@ -336,11 +334,11 @@ fn subnets_must_not_be_special_purpose_space() {
         ("podSubnet", "169.254.0.0/16", "link-local space"),
         ("serviceSubnet", "255.255.255.0/28", "reserved space"),
     ] {
-        assert_error_at(&networking(&format!("    {key}: {subnet}\n")), subnet, message);
+        assert_networking_error(&format!("    {key}: {subnet}\n"), subnet, message);
     }
     // Overlapping counts as much as lying inside.
-    assert_error_at(
-        &networking("    nodeSubnet: 160.0.0.0/4\n"),
+    assert_networking_error(
+        "    nodeSubnet: 160.0.0.0/4\n",
         "160.0.0.0/4",
         "nodeSubnet 160.0.0.0/4 overlaps 169.254.0.0/16",
     );
@@ -422,19 +420,19 @@ fn a_statefulset_pod_name_must_be_a_dns_label() {
 
 #[test]
 fn subnets_must_be_large_enough() {
-    assert_error_at(
-        &networking("    nodeSubnet: 172.18.0.0/30\n"),
+    assert_networking_error(
+        "    nodeSubnet: 172.18.0.0/30\n",
         "172.18.0.0/30",
         "nodeSubnet 172.18.0.0/30 is too small",
     );
     parse(&networking("    nodeSubnet: 172.18.0.0/29\n"));
-    assert_error_at(
-        &networking("    serviceSubnet: 10.96.0.0/28\n"),
+    assert_networking_error(
+        "    serviceSubnet: 10.96.0.0/28\n",
         "10.96.0.0/28",
         "serviceSubnet 10.96.0.0/28 is too small",
     );
-    assert_error_at(
-        &networking("    podSubnet: 10.0.0.0/25\n"),
+    assert_networking_error(
+        "    podSubnet: 10.0.0.0/25\n",
         "10.0.0.0/25",
         "holds 2 block(s) of /26, but the lab has 3 nodes",
     );
@@ -443,20 +441,16 @@ fn subnets_must_be_large_enough() {
 
 #[test]
 fn the_pod_block_size_must_fit() {
-    assert_error_at(
-        &networking("    podBlockSize: 16\n"),
-        "16",
-        "Calico blocks are /20 to /32",
-    );
+    assert_networking_error("    podBlockSize: 16\n", "16", "Calico blocks are /20 to /32");
     let text = networking("    podSubnet: 10.0.0.0/24\n    podBlockSize: 22\n");
     assert_error_at(&text, "22", "does not fit in podSubnet 10.0.0.0/24");
-    assert_error_at(&networking("    podBlockSize: 33\n"), "33", "is not a prefix length");
+    assert_networking_error("    podBlockSize: 33\n", "33", "is not a prefix length");
 }
 
 #[test]
 fn the_dns_domain_must_be_a_dns_name() {
-    assert_error_at(
-        &networking("    dnsDomain: Cluster_Local\n"),
+    assert_networking_error(
+        "    dnsDomain: Cluster_Local\n",
         "Cluster_Local",
         "not a valid DNS name",
     );
