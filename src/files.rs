@@ -45,19 +45,18 @@ pub fn create_dir_all_with_mode(path: &Path, mode: u32) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::sys::stat::{Mode, umask};
     use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn modes_do_not_depend_on_the_umask() {
-        let dir = std::env::temp_dir().join(format!("labctl-files-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        // SAFETY: umask has no failure mode; tests in this process that create
-        // files meanwhile get wider modes, never an error.
-        let old = unsafe { libc::umask(0) };
+        let dir = crate::fixture::scratch_path("files");
+        // Tests in this process that create files meanwhile get wider modes, never an error.
+        let old = umask(Mode::empty());
         let nested = dir.join("a/b");
         create_dir_all_with_mode(&nested, 0o700).unwrap();
         write_with_mode(&nested.join("f"), b"x", 0o600).unwrap();
-        unsafe { libc::umask(old) };
+        umask(old);
         let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&nested), 0o700);

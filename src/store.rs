@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn a_lab_name_can_be_claimed_once() {
-        let root = std::env::temp_dir().join(format!("labctl-store-{}", std::process::id()));
+        let root = crate::fixture::scratch_path("store");
         let store = Store::at(&root);
         let lock = store.create("a").unwrap();
         assert!(store.create("a").is_err());
@@ -278,9 +278,9 @@ mod tests {
 
     #[test]
     fn the_store_builds_no_path_from_a_name_that_is_not_a_lab_name() {
-        let root = std::env::temp_dir().join(format!("labctl-store-bad-{}", std::process::id()));
+        let root = crate::fixture::scratch_path("store-bad");
         let store = Store::at(&root);
-        let victim = std::env::temp_dir().join(format!("labctl-store-victim-{}", std::process::id()));
+        let victim = crate::fixture::scratch_path("store-victim");
         fs::create_dir_all(&victim).unwrap();
         let escape = format!("../{}", victim.file_name().unwrap().to_str().unwrap());
         for bad in ["", ".", "..", &escape, victim.to_str().unwrap(), "a/b", "A", "a.b"] {

@@ -1,6 +1,7 @@
 use anyhow::{Result, bail};
 
 use crate::output::describe;
+use crate::output::get::ApiObject;
 use crate::store::Store;
 
 use super::args::NamespaceArgs;
@@ -37,31 +38,24 @@ pub fn run(args: Args) -> Result<i32> {
     let Named { kind, names } = resource::one_type("describe", named)?;
     let state = args.scope.lab.select(&Store::open())?;
     let ns = args.scope.namespace();
-    let mut texts = Vec::new();
-    match kind {
-        Described::Pod => {
-            for p in state
-                .pods
-                .iter()
-                .filter(|p| p.namespace == ns && (names.is_empty() || names.contains(&p.name)))
-            {
-                texts.push(describe::pod(&state, p));
-            }
-        }
-        Described::Service => {
-            for s in state
-                .services
-                .iter()
-                .filter(|s| s.namespace == ns && (names.is_empty() || names.contains(&s.name)))
-            {
-                texts.push(describe::service(&state, s));
-            }
-        }
-    }
+    let texts = match kind {
+        Described::Pod => described(&state.pods, ns, &names, |p| describe::pod(&state, p)),
+        Described::Service => described(&state.services, ns, &names, |s| describe::service(&state, s)),
+    };
     if texts.is_empty() {
         let word = args.resource.split('/').next().unwrap_or_default();
         bail!("{word} {:?} not found in namespace {ns:?}", names.join(" "));
     }
     print!("{}", texts.join("\n\n"));
     Ok(0)
+}
+
+/// The description of each object in namespace `ns` that is named in `names` (of every
+/// one there when `names` is empty), in state order.
+fn described<T: ApiObject>(objects: &[T], ns: &str, names: &[String], describe: impl Fn(&T) -> String) -> Vec<String> {
+    objects
+        .iter()
+        .filter(|o| o.namespace() == Some(ns) && (names.is_empty() || names.iter().any(|n| n == o.name())))
+        .map(describe)
+        .collect()
 }

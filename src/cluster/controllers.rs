@@ -4,7 +4,9 @@
 use crate::spec::{self, Object, PodSpec, Pos, RestartPolicy};
 
 use super::names;
-use super::state::{ContainerPortState, ContainerState, Labels, OwnerKind, OwnerRef, WorkloadKind, WorkloadState};
+use super::state::{
+    ContainerPortState, ContainerState, Labels, OwnerKind, OwnerRef, PodTemplateState, WorkloadKind, WorkloadState,
+};
 
 /// A pod the controllers want, not yet placed on a node.
 #[derive(Debug, Clone)]
@@ -165,17 +167,18 @@ fn intent(
     group: usize,
     pos: &Pos,
 ) -> PodIntent {
+    let pod = pod_template(labels, spec);
     PodIntent {
         name: name.to_string(),
         namespace: namespace.to_string(),
-        labels,
+        labels: pod.labels,
         owner,
-        spec_hostname: spec.hostname.as_ref().map(|h| h.value.clone()),
-        subdomain: spec.subdomain.as_ref().map(|s| s.value.clone()),
-        restart_policy: spec.restart_policy.unwrap_or_default(),
-        enable_service_links: spec.enable_service_links.unwrap_or(true),
-        init_containers: spec.init_containers.iter().map(container_state).collect(),
-        containers: spec.containers.iter().map(container_state).collect(),
+        spec_hostname: pod.hostname,
+        subdomain: pod.subdomain,
+        restart_policy: pod.restart_policy,
+        enable_service_links: pod.enable_service_links,
+        init_containers: pod.init_containers,
+        containers: pod.containers,
         node: spec.node_name.as_ref().map(|n| n.value.clone()),
         node_pos: spec.node_name.as_ref().map_or_else(|| pos.clone(), |n| n.pos.clone()),
         group,
@@ -203,10 +206,10 @@ pub fn container_state(c: &spec::Container) -> ContainerState {
     }
 }
 
-fn workload_template(w: &spec::Workload) -> super::state::PodTemplateState {
-    let spec = &w.template.spec;
-    super::state::PodTemplateState {
-        labels: w.template.labels.clone(),
+/// A pod spec as the state keeps it, with the Kubernetes defaults filled in.
+fn pod_template(labels: Labels, spec: &PodSpec) -> PodTemplateState {
+    PodTemplateState {
+        labels,
         hostname: spec.hostname.as_ref().map(|h| h.value.clone()),
         subdomain: spec.subdomain.as_ref().map(|s| s.value.clone()),
         restart_policy: spec.restart_policy.unwrap_or_default(),
@@ -216,8 +219,12 @@ fn workload_template(w: &spec::Workload) -> super::state::PodTemplateState {
     }
 }
 
+fn workload_template(w: &spec::Workload) -> PodTemplateState {
+    pod_template(w.template.labels.clone(), &w.template.spec)
+}
+
 /// What the pod-template-hash covers: the template's content, not where it was written.
-fn template_fingerprint(t: &super::state::PodTemplateState) -> String {
+fn template_fingerprint(t: &PodTemplateState) -> String {
     serde_json::to_string(t).unwrap_or_default()
 }
 
@@ -226,7 +233,7 @@ fn workload_state(
     kind: WorkloadKind,
     w: &spec::Workload,
     template_hash: Option<String>,
-    template: super::state::PodTemplateState,
+    template: PodTemplateState,
 ) -> WorkloadState {
     let (ns, name) = (&w.meta.namespace.value, &w.meta.name.value);
     WorkloadState {

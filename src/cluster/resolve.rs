@@ -432,41 +432,42 @@ fn builtin_services(lab: &str, net: &NetworkingState, now: Timestamp) -> Vec<Ser
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<Labels>()
     };
+    let service = |namespace: &str, name: &str, labels: Labels, cluster_ip, selector, ports| ServiceState {
+        name: name.into(),
+        namespace: namespace.into(),
+        uid: names::uid(&format!("{lab}/Service/{namespace}/{name}")),
+        labels,
+        service_type: ServiceType::ClusterIP,
+        cluster_ip: Some(cluster_ip),
+        selector,
+        ports,
+        external_name: None,
+        publish_not_ready_addresses: false,
+        session_affinity_client_ip: false,
+        session_affinity_timeout: 10800,
+        created: now,
+    };
     vec![
-        ServiceState {
-            name: "kubernetes".into(),
-            namespace: "default".into(),
-            uid: names::uid(&format!("{lab}/Service/default/kubernetes")),
-            labels: labels(&[("component", "apiserver"), ("provider", "kubernetes")]),
-            service_type: ServiceType::ClusterIP,
-            cluster_ip: Some(ipam::kubernetes_service_ip(net.service_subnet)),
-            selector: None,
-            ports: vec![port("https", 443, 6443, Protocol::Tcp)],
-            external_name: None,
-            publish_not_ready_addresses: false,
-            session_affinity_client_ip: false,
-            session_affinity_timeout: 10800,
-            created: now,
-        },
-        ServiceState {
-            name: "kube-dns".into(),
-            namespace: "kube-system".into(),
-            uid: names::uid(&format!("{lab}/Service/kube-system/kube-dns")),
-            labels: labels(&[("k8s-app", "kube-dns"), ("kubernetes.io/name", "CoreDNS")]),
-            service_type: ServiceType::ClusterIP,
-            cluster_ip: Some(ipam::dns_service_ip(net.service_subnet)),
-            selector: Some(labels(&[("k8s-app", "kube-dns")])),
-            ports: vec![
+        service(
+            "default",
+            "kubernetes",
+            labels(&[("component", "apiserver"), ("provider", "kubernetes")]),
+            ipam::kubernetes_service_ip(net.service_subnet),
+            None,
+            vec![port("https", 443, 6443, Protocol::Tcp)],
+        ),
+        service(
+            "kube-system",
+            "kube-dns",
+            labels(&[("k8s-app", "kube-dns"), ("kubernetes.io/name", "CoreDNS")]),
+            ipam::dns_service_ip(net.service_subnet),
+            Some(labels(&[("k8s-app", "kube-dns")])),
+            vec![
                 port("dns", 53, 53, Protocol::Udp),
                 port("dns-tcp", 53, 53, Protocol::Tcp),
                 port("metrics", 9153, 9153, Protocol::Tcp),
             ],
-            external_name: None,
-            publish_not_ready_addresses: false,
-            session_affinity_client_ip: false,
-            session_affinity_timeout: 10800,
-            created: now,
-        },
+        ),
     ]
 }
 

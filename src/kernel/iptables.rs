@@ -194,32 +194,26 @@ pub fn save(netns_name: &str, table: &str) -> Result<String> {
 }
 
 pub fn save_with(bin: Iptables, netns_name: &str, table: &str) -> Result<String> {
-    let out = command(netns_name, bin.save, &["-t", table])?
-        .output()
-        .with_context(|| format!("netns {netns_name}: run {}", bin.save))?;
-    if !out.status.success() {
-        bail!(
-            "netns {netns_name}: {} -t {table} failed ({}): {}",
-            bin.save,
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let args = ["-t", table];
+    stdout_of(netns_name, bin.save, &args, &args.join(" "))
 }
 
 /// One `iptables -w <args>` command inside `netns_name`; returns its stdout.
 pub fn run_with(bin: Iptables, netns_name: &str, args: &[&str]) -> Result<String> {
     let mut full = vec!["-w"];
     full.extend_from_slice(args);
-    let out = command(netns_name, bin.iptables, &full)?
+    stdout_of(netns_name, bin.iptables, &full, &args.join(" "))
+}
+
+/// Runs `program args` inside `netns_name` and returns its stdout; a failure is
+/// reported as `<program> <shown> failed` with the program's stderr.
+fn stdout_of(netns_name: &str, program: &str, args: &[&str], shown: &str) -> Result<String> {
+    let out = command(netns_name, program, args)?
         .output()
-        .with_context(|| format!("netns {netns_name}: run {}", bin.iptables))?;
+        .with_context(|| format!("netns {netns_name}: run {program}"))?;
     if !out.status.success() {
         bail!(
-            "netns {netns_name}: {} {} failed ({}): {}",
-            bin.iptables,
-            args.join(" "),
+            "netns {netns_name}: {program} {shown} failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         );

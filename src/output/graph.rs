@@ -1,7 +1,7 @@
 //! `labctl graph`: a lab's nodes, the pods on each node and the pods each service selects,
 //! as Graphviz DOT or a Mermaid flowchart. Pure.
 
-use crate::cluster::state::{LabState, PodState, ServiceState};
+use crate::cluster::state::{LabState, NodeState, PodState, ServiceState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphFormat {
@@ -62,75 +62,91 @@ fn selected<'a>(lab: &'a LabState, s: &ServiceState) -> Vec<&'a PodState> {
 }
 
 pub fn render(lab: &LabState, format: GraphFormat) -> String {
-    match format {
-        GraphFormat::Dot => dot(lab),
-        GraphFormat::Mermaid => mermaid(lab),
-    }
-}
-
-fn dot(lab: &LabState) -> String {
-    let mut out = format!("digraph \"{}\" {{\n", lab.name);
-    out.push_str("  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n");
+    let mut out = format.header(lab);
     for (i, node) in lab.nodes.iter().enumerate() {
-        out.push_str(&format!("  subgraph cluster_{i} {{\n"));
-        out.push_str(&format!(
-            "    label=\"{}\\n{} {}\";\n",
-            node.name, node.ip, node.pod_block
-        ));
-        out.push_str("    style=rounded;\n");
+        out.push_str(&format.node_start(i, node));
         for p in lab.pods.iter().filter(|p| p.node == node.name) {
-            out.push_str(&format!(
-                "    {} [shape=box, label=\"{}\\n{}\"];\n",
-                pod_id(p),
-                shown_name(&p.namespace, &p.name),
-                p.ip
-            ));
+            out.push_str(&format.pod(p));
         }
-        out.push_str("  }\n");
+        out.push_str(format.node_end());
     }
     for s in &lab.services {
-        let style = if s.is_headless() { ", style=dashed" } else { "" };
-        out.push_str(&format!(
-            "  {} [shape=ellipse{style}, label=\"{}\"];\n",
-            svc_id(s),
-            svc_label(s)
-        ));
+        out.push_str(&format.service(s));
         for p in selected(lab, s) {
-            out.push_str(&format!("  {} -> {};\n", svc_id(s), pod_id(p)));
+            out.push_str(&format.edge(s, p));
         }
     }
-    out.push_str("}\n");
+    out.push_str(format.footer());
     out
 }
 
-fn mermaid(lab: &LabState) -> String {
-    let mut out = String::from("flowchart LR\n");
-    for node in &lab.nodes {
-        out.push_str(&format!(
-            "  subgraph {}[\"{} {}\"]\n",
-            id("node", &node.name),
-            node.name,
-            node.ip
-        ));
-        for p in lab.pods.iter().filter(|p| p.node == node.name) {
-            out.push_str(&format!(
-                "    {}[\"{}<br/>{}\"]\n",
-                pod_id(p),
-                shown_name(&p.namespace, &p.name),
-                p.ip
-            ));
-        }
-        out.push_str("  end\n");
-    }
-    for s in &lab.services {
-        let label = svc_label(s).replace("\\n", "<br/>");
-        out.push_str(&format!("  {}([\"{label}\"])\n", svc_id(s)));
-        let arrow = if s.is_headless() { "-.->" } else { "-->" };
-        for p in selected(lab, s) {
-            out.push_str(&format!("  {} {arrow} {}\n", svc_id(s), pod_id(p)));
+/// How each language writes each part of the drawing.
+impl GraphFormat {
+    fn header(self, lab: &LabState) -> String {
+        match self {
+            GraphFormat::Dot => format!(
+                "digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
+                lab.name
+            ),
+            GraphFormat::Mermaid => "flowchart LR\n".to_string(),
         }
     }
-    out
+
+    fn node_start(self, i: usize, node: &NodeState) -> String {
+        match self {
+            GraphFormat::Dot => format!(
+                "  subgraph cluster_{i} {{\n    label=\"{}\\n{} {}\";\n    style=rounded;\n",
+                node.name, node.ip, node.pod_block
+            ),
+            GraphFormat::Mermaid => format!("  subgraph {}[\"{} {}\"]\n", id("node", &node.name), node.name, node.ip),
+        }
+    }
+
+    fn pod(self, p: &PodState) -> String {
+        let (id, name) = (pod_id(p), shown_name(&p.namespace, &p.name));
+        match self {
+            GraphFormat::Dot => format!("    {id} [shape=box, label=\"{name}\\n{}\"];\n", p.ip),
+            GraphFormat::Mermaid => format!("    {id}[\"{name}<br/>{}\"]\n", p.ip),
+        }
+    }
+
+    fn node_end(self) -> &'static str {
+        match self {
+            GraphFormat::Dot => "  }\n",
+            GraphFormat::Mermaid => "  end\n",
+        }
+    }
+
+    fn service(self, s: &ServiceState) -> String {
+        match self {
+            GraphFormat::Dot => {
+                let style = if s.is_headless() { ", style=dashed" } else { "" };
+                format!("  {} [shape=ellipse{style}, label=\"{}\"];\n", svc_id(s), svc_label(s))
+            }
+            GraphFormat::Mermaid => {
+                let label = svc_label(s).replace("\\n", "<br/>");
+                format!("  {}([\"{label}\"])\n", svc_id(s))
+            }
+        }
+    }
+
+    /// A service's arrow to a pod it sends to (dotted in Mermaid for a headless one).
+    fn edge(self, s: &ServiceState, p: &PodState) -> String {
+        match self {
+            GraphFormat::Dot => format!("  {} -> {};\n", svc_id(s), pod_id(p)),
+            GraphFormat::Mermaid => {
+                let arrow = if s.is_headless() { "-.->" } else { "-->" };
+                format!("  {} {arrow} {}\n", svc_id(s), pod_id(p))
+            }
+        }
+    }
+
+    fn footer(self) -> &'static str {
+        match self {
+            GraphFormat::Dot => "}\n",
+            GraphFormat::Mermaid => "",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,39 +32,32 @@ fn human_duration_nanos(d: i128) -> String {
     }
     let minutes = d / (60 * NANOS_PER_SEC);
     if minutes < 10 {
-        let s = seconds % 60;
-        if s == 0 {
-            return format!("{minutes}m");
-        }
-        return format!("{minutes}m{s}s");
+        return with_remainder(minutes, "m", seconds % 60, "s");
     } else if minutes < 60 * 3 {
         return format!("{minutes}m");
     }
     let hours = d / (3600 * NANOS_PER_SEC);
     if hours < 8 {
-        let m = minutes % 60;
-        if m == 0 {
-            return format!("{hours}h");
-        }
-        return format!("{hours}h{m}m");
+        return with_remainder(hours, "h", minutes % 60, "m");
     } else if hours < 48 {
         return format!("{hours}h");
     } else if hours < 24 * 8 {
-        let h = hours % 24;
-        if h == 0 {
-            return format!("{}d", hours / 24);
-        }
-        return format!("{}d{h}h", hours / 24);
+        return with_remainder(hours / 24, "d", hours % 24, "h");
     } else if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
     } else if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        if dy == 0 {
-            return format!("{}y", hours / 24 / 365);
-        }
-        return format!("{}y{dy}d", hours / 24 / 365);
+        return with_remainder(hours / 24 / 365, "y", (hours / 24) % 365, "d");
     }
     format!("{}y", hours / 24 / 365)
+}
+
+/// `<whole><unit>`, then `<rest><rest_unit>` unless `rest` is 0 (`3m`, `3m20s`).
+fn with_remainder(whole: i128, unit: &str, rest: i128, rest_unit: &str) -> String {
+    if rest == 0 {
+        format!("{whole}{unit}")
+    } else {
+        format!("{whole}{unit}{rest}{rest_unit}")
+    }
 }
 
 #[cfg(test)]

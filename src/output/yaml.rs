@@ -169,7 +169,9 @@ fn analyze(s: &str) -> Analysis {
     }
     let chars: Vec<char> = s.chars().collect();
     let mut block_indicators = s.starts_with("---") || s.starts_with("...");
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
+    let (first, last) = (chars[0], chars[chars.len() - 1]);
+    let (leading_space, leading_break) = (first == ' ', is_break(first));
+    let (trailing_space, trailing_break) = (last == ' ', is_break(last));
     let (mut break_space, mut space_break, mut previous_space, mut previous_break) = (false, false, false, false);
     let (mut line_breaks, mut special_characters) = (false, false);
     let mut preceded_by_whitespace = true;
@@ -197,34 +199,14 @@ fn analyze(s: &str) -> Analysis {
         if is_break(c) {
             line_breaks = true;
         }
-        if c == ' ' {
-            if i == 0 {
-                leading_space = true;
-            }
-            if i + 1 == chars.len() {
-                trailing_space = true;
-            }
-            if previous_break {
-                break_space = true;
-            }
-            previous_space = true;
-            previous_break = false;
-        } else if is_break(c) {
-            if i == 0 {
-                leading_break = true;
-            }
-            if i + 1 == chars.len() {
-                trailing_break = true;
-            }
-            if previous_space {
-                space_break = true;
-            }
-            previous_space = false;
-            previous_break = true;
-        } else {
-            previous_space = false;
-            previous_break = false;
+        if c == ' ' && previous_break {
+            break_space = true;
         }
+        if is_break(c) && previous_space {
+            space_break = true;
+        }
+        previous_space = c == ' ';
+        previous_break = is_break(c);
         preceded_by_whitespace = c == ' ' || c == '\t' || is_break(c);
     }
     if leading_space || leading_break || trailing_space || trailing_break {

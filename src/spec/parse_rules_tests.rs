@@ -173,6 +173,62 @@ fn ports_must_be_in_range_and_protocols_known() {
 }
 
 #[test]
+fn a_value_outside_its_closed_set_is_refused_at_its_place() {
+    let pod = |spec: &str| {
+        format!(
+            "- {{apiVersion: v1, kind: Pod, metadata: {{name: p}}, spec: {{{spec}, containers: [{{name: c, image: i}}]}}}}\n"
+        )
+    };
+    let service = |spec: &str| {
+        format!("- {{apiVersion: v1, kind: Service, metadata: {{name: s}}, spec: {{{spec}, ports: [{{port: 1}}]}}}}\n")
+    };
+    let sts = DEPLOYMENT.replace("kind: Deployment", "kind: StatefulSet").replacen(
+        "  spec:\n",
+        "  spec:\n    serviceName: web\n    podManagementPolicy: Random\n",
+        1,
+    );
+    let cases = [
+        (
+            pod("restartPolicy: Sometimes"),
+            "Sometimes",
+            "spec.restartPolicy: unsupported value \"Sometimes\"",
+            "use Always, OnFailure or Never",
+        ),
+        (
+            pod("enableServiceLinks: \"no\""),
+            "\"no\"",
+            "spec.enableServiceLinks: expected true or false, found string \"no\"",
+            "write `enableServiceLinks: true` or `enableServiceLinks: false`",
+        ),
+        (
+            sts,
+            "Random",
+            "spec.podManagementPolicy: unsupported value \"Random\"",
+            "use OrderedReady or Parallel",
+        ),
+        (
+            service("type: Headless"),
+            "Headless",
+            "spec.type: unsupported value \"Headless\"",
+            "use ClusterIP, NodePort, LoadBalancer or ExternalName",
+        ),
+        (
+            service("sessionAffinity: Sticky"),
+            "Sticky",
+            "spec.sessionAffinity: unsupported value \"Sticky\"",
+            "use ClientIP or None",
+        ),
+    ];
+    for (objects, needle, message, hint) in cases {
+        let text = lab(&objects);
+        assert_error_at(&text, needle, message);
+        let errors = errors(&text);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].hint.as_deref(), Some(hint));
+    }
+}
+
+#[test]
 fn service_ports_must_be_named_when_there_are_several_and_unique() {
     let unnamed =
         "- {apiVersion: v1, kind: Service, metadata: {name: s}, spec: {ports: [{name: a, port: 80}, {port: 81}]}}\n";
@@ -233,26 +289,24 @@ fn networking(fields: &str) -> String {
     )
 }
 
+/// A three-node lab with these networking `fields` is refused with an error at `needle`
+/// whose message contains `message`.
+fn assert_networking_error(fields: &str, needle: &str, message: &str) {
+    assert_error_at(&networking(fields), needle, message);
+}
+
 #[test]
 fn subnets_must_be_well_formed_networks() {
-    assert_error_at(
-        &networking("    podSubnet: 10.0.0.0/33\n"),
+    assert_networking_error(
+        "    podSubnet: 10.0.0.0/33\n",
         "10.0.0.0/33",
         "prefix length must be ≤ 32",
     );
     let text = networking("    nodeSubnet: 10.0.0.1/16\n");
     assert_error_at(&text, "10.0.0.1/16", "host bits are set");
     assert!(errors(&text)[0].hint.as_ref().unwrap().contains("10.0.0.0/16"));
-    assert_error_at(
-        &networking("    serviceSubnet: fd00::/108\n"),
-        "fd00",
-        "IPv6 is not supported",
-    );
-    assert_error_at(
-        &networking("    serviceSubnet: 10.96.0.0\n"),
-        "10.96",
-        "missing /prefix length",
-    );
+    assert_networking_error("    serviceSubnet: fd00::/108\n", "fd00", "IPv6 is not supported");
+    assert_networking_error("    serviceSubnet: 10.96.0.0\n", "10.96", "missing /prefix length");
 }
 
 #[test]
@@ -264,8 +318,8 @@ fn subnets_must_not_overlap() {
         "serviceSubnet 10.0.128.0/20 overlaps podSubnet 10.0.0.0/16",
     );
     // Against a default, the written value is the one pointed at.
-    assert_error_at(
-        &networking("    nodeSubnet: 192.168.1.0/24\n"),
+    assert_networking_error(
+        "    nodeSubnet: 192.168.1.0/24\n",
         "192.168.1.0/24",
         "overlaps podSubnet",
     );
@@ -280,11 +334,11 @@ fn subnets_must_not_be_special_purpose_space() {
         ("podSubnet", "169.254.0.0/16", "link-local space"),
         ("serviceSubnet", "255.255.255.0/28", "reserved space"),
     ] {
-        assert_error_at(&networking(&format!("    {key}: {subnet}\n")), subnet, message);
+        assert_networking_error(&format!("    {key}: {subnet}\n"), subnet, message);
     }
     // Overlapping counts as much as lying inside.
-    assert_error_at(
-        &networking("    nodeSubnet: 160.0.0.0/4\n"),
+    assert_networking_error(
+        "    nodeSubnet: 160.0.0.0/4\n",
         "160.0.0.0/4",
         "nodeSubnet 160.0.0.0/4 overlaps 169.254.0.0/16",
     );
@@ -366,19 +420,19 @@ fn a_statefulset_pod_name_must_be_a_dns_label() {
 
 #[test]
 fn subnets_must_be_large_enough() {
-    assert_error_at(
-        &networking("    nodeSubnet: 172.18.0.0/30\n"),
+    assert_networking_error(
+        "    nodeSubnet: 172.18.0.0/30\n",
         "172.18.0.0/30",
         "nodeSubnet 172.18.0.0/30 is too small",
     );
     parse(&networking("    nodeSubnet: 172.18.0.0/29\n"));
-    assert_error_at(
-        &networking("    serviceSubnet: 10.96.0.0/28\n"),
+    assert_networking_error(
+        "    serviceSubnet: 10.96.0.0/28\n",
         "10.96.0.0/28",
         "serviceSubnet 10.96.0.0/28 is too small",
     );
-    assert_error_at(
-        &networking("    podSubnet: 10.0.0.0/25\n"),
+    assert_networking_error(
+        "    podSubnet: 10.0.0.0/25\n",
         "10.0.0.0/25",
         "holds 2 block(s) of /26, but the lab has 3 nodes",
     );
@@ -387,20 +441,16 @@ fn subnets_must_be_large_enough() {
 
 #[test]
 fn the_pod_block_size_must_fit() {
-    assert_error_at(
-        &networking("    podBlockSize: 16\n"),
-        "16",
-        "Calico blocks are /20 to /32",
-    );
+    assert_networking_error("    podBlockSize: 16\n", "16", "Calico blocks are /20 to /32");
     let text = networking("    podSubnet: 10.0.0.0/24\n    podBlockSize: 22\n");
     assert_error_at(&text, "22", "does not fit in podSubnet 10.0.0.0/24");
-    assert_error_at(&networking("    podBlockSize: 33\n"), "33", "is not a prefix length");
+    assert_networking_error("    podBlockSize: 33\n", "33", "is not a prefix length");
 }
 
 #[test]
 fn the_dns_domain_must_be_a_dns_name() {
-    assert_error_at(
-        &networking("    dnsDomain: Cluster_Local\n"),
+    assert_networking_error(
+        "    dnsDomain: Cluster_Local\n",
         "Cluster_Local",
         "not a valid DNS name",
     );

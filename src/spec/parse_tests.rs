@@ -84,8 +84,7 @@ pub(super) fn service<'a>(topology: &'a Topology, name: &str) -> &'a ServiceObje
 
 /// A fresh directory for manifest files.
 pub(super) fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("labctl-spec-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::fixture::scratch_path(&format!("spec-{test}"));
     std::fs::create_dir_all(dir.join("manifests")).unwrap();
     dir
 }
@@ -513,32 +512,31 @@ fn replicas_must_be_sensible() {
 
 #[test]
 fn required_fields_are_reported_missing_at_their_parent() {
-    let cases = [
+    // DEPLOYMENT with one text replaced: (text, replacement, where the error is, the field).
+    let edits = [
         (
-            lab(&DEPLOYMENT.replace("          image: nginx\n", "")),
+            "          image: nginx\n",
+            "",
             "name: nginx",
             "spec.template.spec.containers[0].image",
         ),
         (
-            lab(&DEPLOYMENT.replace("metadata: {name: web}", "metadata: {labels: {a: b}}")),
+            "metadata: {name: web}",
+            "metadata: {labels: {a: b}}",
             "{labels: {a: b}}",
             "metadata.name",
         ),
+        ("  kind: Deployment\n", "", "apiVersion", "kind"),
+        ("apiVersion: apps/v1\n  ", "", "kind:", "apiVersion"),
         (
-            lab(&DEPLOYMENT.replace("  kind: Deployment\n", "")),
-            "apiVersion",
-            "kind",
-        ),
-        (
-            lab(&DEPLOYMENT.replace("apiVersion: apps/v1\n  ", "")),
-            "kind:",
-            "apiVersion",
-        ),
-        (
-            lab(&DEPLOYMENT.replace("    selector: {matchLabels: {app: web}}\n", "")),
+            "    selector: {matchLabels: {app: web}}\n",
+            "",
             "template:",
             "spec.selector",
         ),
+    ];
+    let edited = edits.map(|(text, with, needle, field)| (lab(&DEPLOYMENT.replace(text, with)), needle, field));
+    let others = [
         (
             lab("- {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {hostname: p}}\n"),
             "{hostname",
@@ -551,7 +549,7 @@ fn required_fields_are_reported_missing_at_their_parent() {
         ),
         ("cluster: {}\n".to_string(), "cluster", "name"),
     ];
-    for (text, needle, field) in cases {
+    for (text, needle, field) in edited.into_iter().chain(others) {
         assert_error_at(&text, needle, &format!("missing required field {field}"));
     }
 }

@@ -39,16 +39,10 @@ fn endpointslices(
     render(&EndpointSlices, &cx(state, "", now), items, format, all)
 }
 
-fn workloads(
-    state: &LabState,
-    kind: WorkloadKind,
-    items: &[&WorkloadState],
-    all: bool,
-    format: Format,
-    now: Timestamp,
-) -> String {
-    let of_kind: Vec<&WorkloadState> = items.iter().copied().filter(|w| w.kind == kind).collect();
-    render(&Workloads(kind), &cx(state, "", now), &of_kind, format, all)
+/// What `get` prints for every workload of `kind` in `state`.
+fn workloads(state: &LabState, kind: WorkloadKind, all: bool, format: Format) -> String {
+    let of_kind: Vec<&WorkloadState> = state.workloads.iter().filter(|w| w.kind == kind).collect();
+    render(&Workloads(kind), &cx(state, "", fixture::now()), &of_kind, format, all)
 }
 
 fn pod_object(state: &LabState, p: &PodState) -> Value {
@@ -706,26 +700,11 @@ fn endpointslice_objects_match_the_seed() {
 #[test]
 fn statefulset_table_matches_the_seed() {
     let state = fixture::lab();
-    let all: Vec<&WorkloadState> = state.workloads.iter().collect();
-    let out = workloads(
-        &state,
-        WorkloadKind::StatefulSet,
-        &all,
-        false,
-        Format::Table,
-        fixture::now(),
-    );
+    let out = workloads(&state, WorkloadKind::StatefulSet, false, Format::Table);
     assert_aligned(&out);
     // The seed: `kubectl get statefulset` -> `redis   3/3   5m` (here the lab's age).
     assert_eq!(out, "NAME    READY   AGE\nredis   3/3     10m\n");
-    let wide = workloads(
-        &state,
-        WorkloadKind::StatefulSet,
-        &all,
-        true,
-        Format::Wide,
-        fixture::now(),
-    );
+    let wide = workloads(&state, WorkloadKind::StatefulSet, true, Format::Wide);
     assert_aligned(&wide);
     assert_eq!(
         row(&wide, "redis"),
@@ -737,15 +716,7 @@ fn statefulset_table_matches_the_seed() {
 fn deployment_and_daemonset_tables() {
     let mut state = fixture::lab();
     state.pods[3].ready = false; // nginx-deployment-55d7bb4b86-vg4lt
-    let all: Vec<&WorkloadState> = state.workloads.iter().collect();
-    let out = workloads(
-        &state,
-        WorkloadKind::Deployment,
-        &all,
-        false,
-        Format::Wide,
-        fixture::now(),
-    );
+    let out = workloads(&state, WorkloadKind::Deployment, false, Format::Wide);
     assert_aligned(&out);
     assert_eq!(
         cells(out.lines().next().unwrap()),
@@ -773,27 +744,13 @@ fn deployment_and_daemonset_tables() {
             "app=nginx"
         ]
     );
-    let out = workloads(
-        &state,
-        WorkloadKind::DaemonSet,
-        &all,
-        false,
-        Format::Table,
-        fixture::now(),
-    );
+    let out = workloads(&state, WorkloadKind::DaemonSet, false, Format::Table);
     assert_aligned(&out);
     assert_eq!(
         row(&out, "multitool"),
         ["multitool", "3", "3", "3", "3", "3", "<none>", "10m"]
     );
-    let names = workloads(
-        &state,
-        WorkloadKind::DaemonSet,
-        &all,
-        false,
-        Format::Name,
-        fixture::now(),
-    );
+    let names = workloads(&state, WorkloadKind::DaemonSet, false, Format::Name);
     assert_eq!(names, "daemonset.apps/multitool\n");
 }
 
@@ -812,23 +769,8 @@ fn workload_objects() {
     let ds = workload_object(&state, &state.workloads[0]);
     assert!(ds["spec"].get("replicas").is_none());
     assert_eq!(ds["status"]["numberReady"], 3);
-    let all: Vec<&WorkloadState> = state.workloads.iter().collect();
-    let yaml = workloads(
-        &state,
-        WorkloadKind::Deployment,
-        &all,
-        false,
-        Format::Yaml,
-        fixture::now(),
-    );
-    let json = workloads(
-        &state,
-        WorkloadKind::Deployment,
-        &all,
-        false,
-        Format::Json,
-        fixture::now(),
-    );
+    let yaml = workloads(&state, WorkloadKind::Deployment, false, Format::Yaml);
+    let json = workloads(&state, WorkloadKind::Deployment, false, Format::Json);
     assert_eq!(yaml_round_trip(&yaml), serde_json::from_str::<Value>(&json).unwrap());
     assert_eq!(state.pods_of(&state.workloads[1]).count(), 2);
 }

@@ -44,17 +44,8 @@ fn check_has_containers(cx: &mut Cx, fields: &Fields) {
 }
 
 fn restart_policy(cx: &mut Cx, fields: &Fields) -> Option<RestartPolicy> {
-    let policy = fields.string_at(cx, "restartPolicy")?;
-    if let Some(known) = RestartPolicy::ALL.into_iter().find(|p| p.as_str() == policy.value) {
-        return Some(known);
-    }
-    let message = format!(
-        "{}: unsupported value \"{}\"",
-        fields.path("restartPolicy"),
-        policy.value
-    );
-    cx.error_at(&policy.pos, message, "use Always, OnFailure or Never");
-    None
+    let policies = RestartPolicy::ALL.map(|p| (p.as_str(), p));
+    fields.choice(cx, "restartPolicy", &policies, "use Always, OnFailure or Never")
 }
 
 fn containers(cx: &mut Cx, fields: &Fields, key: &str) -> Vec<Container> {

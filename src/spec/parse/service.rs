@@ -60,24 +60,14 @@ fn empty_service(meta: Meta) -> ServiceObject {
 }
 
 fn service_type(cx: &mut Cx, spec: &Fields) -> ServiceType {
-    let Some(written) = spec.string_at(cx, "type") else {
-        return ServiceType::ClusterIP;
-    };
-    match written.value.as_str() {
-        "ClusterIP" => ServiceType::ClusterIP,
-        "NodePort" => ServiceType::NodePort,
-        "LoadBalancer" => ServiceType::LoadBalancer,
-        "ExternalName" => ServiceType::ExternalName,
-        other => {
-            let message = format!("{}: unsupported value \"{other}\"", spec.path("type"));
-            cx.error_at(
-                &written.pos,
-                message,
-                "use ClusterIP, NodePort, LoadBalancer or ExternalName",
-            );
-            ServiceType::ClusterIP
-        }
-    }
+    let types = [
+        ("ClusterIP", ServiceType::ClusterIP),
+        ("NodePort", ServiceType::NodePort),
+        ("LoadBalancer", ServiceType::LoadBalancer),
+        ("ExternalName", ServiceType::ExternalName),
+    ];
+    let hint = "use ClusterIP, NodePort, LoadBalancer or ExternalName";
+    spec.choice(cx, "type", &types, hint).unwrap_or(ServiceType::ClusterIP)
 }
 
 fn cluster_ip(cx: &mut Cx, spec: &Fields) -> At<ClusterIpSpec> {
@@ -192,18 +182,9 @@ fn target_port(cx: &mut Cx, fields: &Fields, node: &Node) -> Option<IntOrString>
 }
 
 fn session_affinity(cx: &mut Cx, spec: &Fields) -> bool {
-    let Some(affinity) = spec.string_at(cx, "sessionAffinity") else {
-        return false;
-    };
-    match affinity.value.as_str() {
-        "ClientIP" => true,
-        "None" => false,
-        other => {
-            let message = format!("{}: unsupported value \"{other}\"", spec.path("sessionAffinity"));
-            cx.error_at(&affinity.pos, message, "use ClientIP or None");
-            false
-        }
-    }
+    let affinities = [("ClientIP", true), ("None", false)];
+    spec.choice(cx, "sessionAffinity", &affinities, "use ClientIP or None")
+        .unwrap_or(false)
 }
 
 fn affinity_timeout(cx: &mut Cx, spec: &Fields) -> u32 {

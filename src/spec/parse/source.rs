@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn files_past_the_total_are_refused() {
-        let path = std::env::temp_dir().join(format!("labctl-source-{}.yaml", std::process::id()));
+        let path = crate::fixture::scratch_path("source");
         std::fs::write(&path, "name: lab\n").unwrap();
         let mut budget = 19;
         assert_eq!(read_text(&path, &mut budget).unwrap(), "name: lab\n");

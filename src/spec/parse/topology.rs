@@ -8,8 +8,8 @@ use saphyr::{Scalar, YamlData};
 use super::manifests::{self, Sources};
 
 use super::yaml::{
-    Cx, Fields, Node, index, is_empty_document, load_documents, read_exec_string, read_exec_strings, read_int,
-    read_int_in, read_list, read_string, untag,
+    Cx, Fields, Node, index, is_empty_document, load_documents, read_choice, read_exec_string, read_exec_strings,
+    read_int, read_int_in, read_list, read_string, untag,
 };
 use crate::spec::model::{At, CheckSpec, Networking, NodeRole, Object, Pos, Topology};
 
@@ -121,16 +121,9 @@ fn parse_node(cx: &mut Cx, item: &Node, path: &str) -> Option<At<NodeRole>> {
 }
 
 fn read_role(cx: &mut Cx, node: &Node, path: &str) -> Option<NodeRole> {
-    let text = read_string(cx, node, path)?;
-    match text.as_str() {
-        "control-plane" => Some(NodeRole::ControlPlane),
-        "worker" => Some(NodeRole::Worker),
-        _ => {
-            let message = format!("{path}: unknown node role \"{text}\"");
-            cx.error(node, message, "a node's role is control-plane or worker");
-            None
-        }
-    }
+    let roles = [("control-plane", NodeRole::ControlPlane), ("worker", NodeRole::Worker)];
+    let hint = "a node's role is control-plane or worker";
+    read_choice(cx, node, path, &roles, "unknown node role", hint)
 }
 
 fn check_one_control_plane(cx: &mut Cx, list: &Node, nodes: &[At<NodeRole>]) {

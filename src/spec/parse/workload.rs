@@ -98,17 +98,9 @@ fn pod_management_policy(cx: &mut Cx, spec: &Fields, kind: Kind) -> Option<Strin
     if kind != Kind::StatefulSet {
         return None;
     }
-    let policy = spec.string_at(cx, "podManagementPolicy")?;
-    if POD_MANAGEMENT_POLICIES.contains(&policy.value.as_str()) {
-        return Some(policy.value);
-    }
-    let message = format!(
-        "{}: unsupported value \"{}\"",
-        spec.path("podManagementPolicy"),
-        policy.value
-    );
-    cx.error_at(&policy.pos, message, "use OrderedReady or Parallel");
-    None
+    let policies = POD_MANAGEMENT_POLICIES.map(|p| (p, p));
+    let policy = spec.choice(cx, "podManagementPolicy", &policies, "use OrderedReady or Parallel")?;
+    Some(policy.to_string())
 }
 
 fn template(cx: &mut Cx, spec: &Fields) -> PodTemplate {

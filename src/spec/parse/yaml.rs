@@ -288,22 +288,40 @@ pub(crate) fn index(path: &str, i: usize) -> String {
 }
 
 pub(crate) fn read_string(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
-    match &untag(node).data {
-        YamlData::Value(Scalar::String(s)) => Some(s.to_string()),
-        YamlData::Value(Scalar::Null) => None,
-        _ => {
-            let hint = match scalar_text(node) {
-                Some(text) => format!("quote it: `{}: \"{text}\"`", last_key(path)),
-                None => format!("write `{}: <text>`", last_key(path)),
-            };
-            cx.error(
-                node,
-                format!("{path}: expected a string, found {}", describe(node)),
-                hint,
-            );
-            None
+    let pick = |scalar: &Scalar| match scalar {
+        Scalar::String(s) => Some(s.to_string()),
+        _ => None,
+    };
+    read_scalar(cx, node, path, pick, "a string", || match scalar_text(node) {
+        Some(text) => format!("quote it: `{}: \"{text}\"`", last_key(path)),
+        None => format!("write `{}: <text>`", last_key(path)),
+    })
+}
+
+/// The scalar `pick` takes from `node`; null means not written (`None`, no error), and
+/// anything else is an error saying what was `expected`, with the hint `hint` gives.
+fn read_scalar<T>(
+    cx: &mut Cx,
+    node: &Node,
+    path: &str,
+    pick: impl FnOnce(&Scalar) -> Option<T>,
+    expected: &str,
+    hint: impl FnOnce() -> String,
+) -> Option<T> {
+    if let YamlData::Value(scalar) = &untag(node).data {
+        if let Scalar::Null = scalar {
+            return None;
+        }
+        if let Some(value) = pick(scalar) {
+            return Some(value);
         }
     }
+    cx.error(
+        node,
+        format!("{path}: expected {expected}, found {}", describe(node)),
+        hint(),
+    );
+    None
 }
 
 /// The kernel's limit on one argv or envp string, its terminating NUL included:
@@ -351,29 +369,23 @@ pub(crate) fn read_exec_strings(cx: &mut Cx, node: &Node, path: &str) -> Vec<Str
 }
 
 pub(crate) fn read_int(cx: &mut Cx, node: &Node, path: &str) -> Option<i64> {
-    match &untag(node).data {
-        YamlData::Value(Scalar::Integer(i)) => Some(*i),
-        YamlData::Value(Scalar::Null) => None,
-        _ => {
-            let message = format!("{path}: expected an integer, found {}", describe(node));
-            let hint = format!("write a whole number without quotes, e.g. `{}: 3`", last_key(path));
-            cx.error(node, message, hint);
-            None
-        }
-    }
+    let pick = |scalar: &Scalar| match scalar {
+        Scalar::Integer(i) => Some(*i),
+        _ => None,
+    };
+    read_scalar(cx, node, path, pick, "an integer", || {
+        format!("write a whole number without quotes, e.g. `{}: 3`", last_key(path))
+    })
 }
 
 pub(crate) fn read_bool(cx: &mut Cx, node: &Node, path: &str) -> Option<bool> {
-    match &untag(node).data {
-        YamlData::Value(Scalar::Boolean(b)) => Some(*b),
-        YamlData::Value(Scalar::Null) => None,
-        _ => {
-            let message = format!("{path}: expected true or false, found {}", describe(node));
-            let hint = format!("write `{}: true` or `{}: false`", last_key(path), last_key(path));
-            cx.error(node, message, hint);
-            None
-        }
-    }
+    let pick = |scalar: &Scalar| match scalar {
+        Scalar::Boolean(b) => Some(*b),
+        _ => None,
+    };
+    read_scalar(cx, node, path, pick, "true or false", || {
+        format!("write `{}: true` or `{}: false`", last_key(path), last_key(path))
+    })
 }
 
 /// An integer within `range`, e.g. a count of seconds.
@@ -440,17 +452,27 @@ fn iana_service_name_problem(name: &str) -> Option<&'static str> {
 }
 
 pub(crate) fn read_protocol(cx: &mut Cx, node: &Node, path: &str) -> Option<Protocol> {
+    let protocols = [("TCP", Protocol::Tcp), ("UDP", Protocol::Udp), ("SCTP", Protocol::Sctp)];
+    let hint = "use TCP, UDP or SCTP (in capitals)";
+    read_choice(cx, node, path, &protocols, "unsupported protocol", hint)
+}
+
+/// A string that must be one of `choices` (each as written, and what it means);
+/// another is reported as `<path>: <problem> "<text>"` with `hint`.
+pub(crate) fn read_choice<T: Copy>(
+    cx: &mut Cx,
+    node: &Node,
+    path: &str,
+    choices: &[(&str, T)],
+    problem: &str,
+    hint: &str,
+) -> Option<T> {
     let text = read_string(cx, node, path)?;
-    match text.as_str() {
-        "TCP" => Some(Protocol::Tcp),
-        "UDP" => Some(Protocol::Udp),
-        "SCTP" => Some(Protocol::Sctp),
-        _ => {
-            let message = format!("{path}: unsupported protocol \"{text}\"");
-            cx.error(node, message, "use TCP, UDP or SCTP (in capitals)");
-            None
-        }
+    if let Some(&(_, value)) = choices.iter().find(|(written, _)| *written == text) {
+        return Some(value);
     }
+    cx.error(node, format!("{path}: {problem} \"{text}\""), hint);
+    None
 }
 
 /// The items of a list; nothing written means an empty list.
@@ -603,6 +625,12 @@ impl<'a, 'i> Fields<'a, 'i> {
         self.get(key)
             .and_then(|node| read_int_in(cx, node, &self.path(key), range))
             .unwrap_or(default)
+    }
+
+    /// The string under `key`, one of `choices` (see [`read_choice`]).
+    pub fn choice<T: Copy>(&self, cx: &mut Cx, key: &str, choices: &[(&str, T)], hint: &str) -> Option<T> {
+        let node = self.get(key)?;
+        read_choice(cx, node, &self.path(key), choices, "unsupported value", hint)
     }
 
     pub fn bool(&self, cx: &mut Cx, key: &str) -> Option<bool> {
