@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cluster::LabState;
+use crate::kernel::enter::joined_command;
 use crate::kernel::exec::{ExecOptions, command_in, exit_code};
+use crate::runtime::sandbox;
+use crate::store::Store;
 
 use super::derive::{Check, Expect, Place, Step};
 use super::report::CheckResult;
@@ -89,44 +92,46 @@ fn run_step(lab: &LabState, step: &Step) -> Result<(), String> {
 
 /// Runs `argv` in the place under `timeout`; returns the exit code and stdout+stderr.
 fn execute(lab: &LabState, place: &Place, argv: &[String]) -> Result<(i32, String), String> {
-    let (netns, options, env) = match place {
+    let mut full = vec!["timeout".to_string(), "-k".into(), "2".into(), STEP_TIMEOUT.to_string()];
+    full.extend(argv.iter().cloned());
+    let out = match place {
         Place::Node(name) => {
             let node = lab.node(name).ok_or_else(|| format!("no node {name}"))?;
             let options = ExecOptions {
                 hostname: Some(node.name.clone()),
                 etc_overlay: false,
             };
-            (node.netns.clone(), options, None)
+            command_in(&node.netns, &options, &full)
+                .map_err(|e| format!("{e:#}"))?
+                .stdin(Stdio::null())
+                .output()
         }
         Place::Pod { namespace, name } => {
             let pod = lab
                 .pod(namespace, name)
                 .ok_or_else(|| format!("no pod {namespace}/{name}"))?;
-            let options = ExecOptions {
-                hostname: Some(pod.hostname.clone()),
-                etc_overlay: true,
-            };
-            let env = pod
-                .containers
-                .first()
-                .map(|c| crate::runtime::env::container_env(lab, pod, c));
-            (pod.netns.clone(), options, env)
+            let target = Store::open()
+                .lab_dir(&lab.name)
+                .and_then(|dir| sandbox::target(&dir, pod))
+                .map_err(|e| format!("{e:#}"))?;
+            let mut cmd = joined_command(target.pid, &target.workdir, &full).map_err(|e| format!("{e:#}"))?;
+            if let Some(c) = pod.containers.first() {
+                cmd.command
+                    .env_clear()
+                    .envs(crate::runtime::env::container_env(lab, pod, c));
+                // The container's PATH, then wherever the host keeps its tools.
+                if let Ok(path) = std::env::var("PATH") {
+                    cmd.command.env(
+                        "PATH",
+                        format!("{}:{path}", crate::runtime::env::container_path(&c.image)),
+                    );
+                }
+            }
+            cmd.command.stdin(Stdio::null());
+            cmd.output()
         }
     };
-    let mut full = vec!["timeout".to_string(), "-k".into(), "2".into(), STEP_TIMEOUT.to_string()];
-    full.extend(argv.iter().cloned());
-    let mut cmd = command_in(&netns, &options, &full).map_err(|e| format!("{e:#}"))?;
-    if let Some(env) = env {
-        cmd.env_clear().envs(env);
-        // The container's PATH may not know where the host keeps its tools.
-        if let Ok(path) = std::env::var("PATH") {
-            cmd.env("PATH", path);
-        }
-    }
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("run {}: {e}", argv.first().map_or("", |s| s.as_str())))?;
+    let out = out.map_err(|e| format!("run {}: {e}", argv.first().map_or("", |s| s.as_str())))?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     Ok((exit_code(out.status), text))
