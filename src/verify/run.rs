@@ -67,7 +67,14 @@ pub fn run_check(lab: &LabState, check: &Check) -> CheckResult {
                 if attempt > 0 {
                     std::thread::sleep(Duration::from_millis(500));
                 }
-                outcome = check.steps.iter().try_for_each(|step| run_step(lab, step));
+                // labctl's own checks use the host's tools (their expectations are
+                // iputils', BIND's); a topology's checks run as `labctl exec` would.
+                let tools_first = if check.group == "topology" {
+                    Tools::Image
+                } else {
+                    Tools::Host
+                };
+                outcome = check.steps.iter().try_for_each(|step| run_step(lab, step, tools_first));
                 if outcome.is_ok() {
                     break;
                 }
@@ -84,14 +91,23 @@ pub fn run_check(lab: &LabState, check: &Check) -> CheckResult {
     }
 }
 
-fn run_step(lab: &LabState, step: &Step) -> Result<(), String> {
-    let (code, output) = execute(lab, &step.place, &step.argv)?;
+/// Whose commands come first on a pod's PATH.
+#[derive(Clone, Copy)]
+enum Tools {
+    /// The container's image toolset (`cluster::images`).
+    Image,
+    /// The host's.
+    Host,
+}
+
+fn run_step(lab: &LabState, step: &Step, tools_first: Tools) -> Result<(), String> {
+    let (code, output) = execute(lab, &step.place, &step.argv, tools_first)?;
     judge(&step.expect, code, &output)
         .map_err(|why| format!("{} in {}: {why}", shell_words(&step.argv), step.place.describe()))
 }
 
 /// Runs `argv` in the place under `timeout`; returns the exit code and stdout+stderr.
-fn execute(lab: &LabState, place: &Place, argv: &[String]) -> Result<(i32, String), String> {
+fn execute(lab: &LabState, place: &Place, argv: &[String], tools_first: Tools) -> Result<(i32, String), String> {
     let mut full = vec!["timeout".to_string(), "-k".into(), "2".into(), STEP_TIMEOUT.to_string()];
     full.extend(argv.iter().cloned());
     let out = match place {
@@ -119,13 +135,15 @@ fn execute(lab: &LabState, place: &Place, argv: &[String]) -> Result<(i32, Strin
                 cmd.command
                     .env_clear()
                     .envs(crate::runtime::env::container_env(lab, pod, c));
-                // The container's PATH, then wherever the host keeps its tools.
-                if let Ok(path) = std::env::var("PATH") {
-                    cmd.command.env(
-                        "PATH",
-                        format!("{}:{path}", crate::runtime::env::container_path(&c.image)),
-                    );
-                }
+                // The host's PATH too, as the container's may not know where the host
+                // keeps its tools.
+                let host = std::env::var("PATH").unwrap_or_default();
+                let image = crate::runtime::env::container_path(&c.image);
+                let path = match tools_first {
+                    Tools::Image => format!("{image}:{host}"),
+                    Tools::Host => format!("{host}:{image}"),
+                };
+                cmd.command.env("PATH", path);
             }
             cmd.command.stdin(Stdio::null());
             cmd.output()
