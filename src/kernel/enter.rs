@@ -200,3 +200,19 @@ impl WorkDir {
 fn split(argv: &[String]) -> Result<(&String, &[String])> {
     argv.split_first().context("empty command")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_working_directory_is_made_with_its_ancestors() {
+        let dir = WorkDir::new("/srv/app/data").unwrap();
+        assert_eq!(
+            dir.prefixes,
+            [c"/srv", c"/srv/app", c"/srv/app/data"].map(CString::from)
+        );
+        assert_eq!(WorkDir::new("/").unwrap().prefixes, [CString::from(c"/")]);
+        assert!(WorkDir::new("srv").is_err());
+    }
+}
