@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 /// Built-in container behaviours (run inside pods by the supervisor; not for direct use).
 #[derive(clap::Args)]
@@ -16,16 +16,14 @@ enum What {
         #[arg(long, default_value_t = 80)]
         port: u16,
     },
-    /// A pod's sandbox: holds the pod's root filesystem and hostname
+    /// A pod's sandbox: holds the pod's root filesystem and hostname (its /etc files
+    /// come on stdin)
     Pause {
         /// The pod's network namespace (names the sandbox for `labctl exec`)
         #[arg(long)]
         pod: String,
         #[arg(long)]
         hostname: String,
-        /// NAME=CONTENTS of a file of the pod's /etc
-        #[arg(long = "etc")]
-        etc_files: Vec<String>,
         /// labctl's binary, shown in the pod for the built-in servers
         #[arg(long)]
         labctl: Option<PathBuf>,
@@ -41,20 +39,11 @@ pub fn run(args: Args) -> Result<i32> {
         What::Pause {
             pod: _,
             hostname,
-            etc_files,
             labctl,
             tools,
         } => {
-            let mut files = Vec::new();
-            for file in etc_files {
-                let Some((name, contents)) = file.split_once('=') else {
-                    bail!("--etc {file:?}: expected NAME=CONTENTS");
-                };
-                files.push((name.to_string(), contents.to_string()));
-            }
             let pause = crate::runtime::sandbox::PauseArgs {
                 hostname,
-                etc_files: files,
                 labctl,
                 tools,
             };

@@ -6,7 +6,7 @@
 //! left to it.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -44,14 +44,12 @@ pub fn spawn(kit: &SandboxKit, state: &LabState, pod: &PodState) -> Result<Child
     let template = kit.template.as_ref().map(File::try_clone).transpose()?;
     let mut command = Command::new(&kit.exe);
     command.args(["builtin", "pause", "--pod", &pod.netns, "--hostname", &pod.hostname]);
-    for (name, contents) in etc_files(state, pod) {
-        command.arg("--etc").arg(format!("{name}={contents}"));
-    }
     command.arg("--labctl").arg(&kit.exe);
     if let Some(tools) = &kit.tools {
         command.arg("--tools").arg(tools);
     }
-    command.stdin(Stdio::null()).stdout(Stdio::null()).current_dir("/");
+    // The pod's /etc files come on stdin, to keep them out of `ps`.
+    command.stdin(Stdio::piped()).stdout(Stdio::null()).current_dir("/");
     // SAFETY: setns and prctl only, on handles opened before fork.
     unsafe {
         command.pre_exec(move || {
@@ -65,8 +63,17 @@ pub fn spawn(kit: &SandboxKit, state: &LabState, pod: &PodState) -> Result<Child
             Ok(())
         });
     }
-    enter::spawn_as_init(&mut command)
-        .with_context(|| format!("start the sandbox of pod {}/{}", pod.namespace, pod.name))
+    let mut child = enter::spawn_as_init(&mut command)
+        .with_context(|| format!("start the sandbox of pod {}/{}", pod.namespace, pod.name))?;
+    let files = serde_json::to_vec(&etc_files(state, pod))?;
+    // A few hundred bytes: the pipe takes them without blocking.
+    let written = child.stdin.take().map(|mut stdin| stdin.write_all(&files));
+    if let Some(Err(e)) = written {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e).context("give the sandbox its /etc files");
+    }
+    Ok(child)
 }
 
 /// Whether sandbox `pid` has built the pod's root.
@@ -86,20 +93,25 @@ fn etc_files(state: &LabState, pod: &PodState) -> [(&'static str, String); 3] {
 /// What `labctl builtin pause` is given.
 pub struct PauseArgs {
     pub hostname: String,
-    pub etc_files: Vec<(String, String)>,
     pub labctl: Option<PathBuf>,
     pub tools: Option<PathBuf>,
 }
 
-/// The sandbox process itself: takes mount and UTS namespaces of its own, builds
-/// the pod's root, says it is ready, then reaps orphans until killed.
+/// The sandbox process itself: reads the pod's /etc files from stdin (JSON pairs of
+/// name and contents), takes mount and UTS namespaces of its own, builds the pod's
+/// root, says it is ready, then reaps orphans until killed.
 pub fn pause(args: &PauseArgs) -> Result<()> {
+    let mut files = String::new();
+    io::stdin()
+        .read_to_string(&mut files)
+        .context("read the pod's /etc files")?;
+    let etc_files: Vec<(String, String)> = serde_json::from_str(&files).context("read the pod's /etc files")?;
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS)
         .map_err(io::Error::from)
         .context("unshare mount and UTS namespaces")?;
     nix::unistd::sethostname(&args.hostname).context("sethostname")?;
     pod_root::build_and_enter(&pod_root::PodRoot {
-        etc_files: &args.etc_files,
+        etc_files: &etc_files,
         tools: args.tools.as_deref(),
         labctl: args.labctl.as_deref().map(|exe| (exe, Path::new(LABCTL_IN_POD))),
     })?;
