@@ -56,6 +56,8 @@ pub fn build_and_enter(pod: &PodRoot) -> Result<()> {
         None::<&str>,
     )
     .context("make the mount namespace private")?;
+    // Modes below are exact (mkdir(2) on Linux keeps the sticky bit too).
+    nix::sys::stat::umask(Mode::empty());
     // The stage may cover the host's files that go into the pod: hold them first.
     let tools = pod.tools.map(open_path).transpose()?;
     let labctl = pod.labctl.map(|(file, _)| open_path(file)).transpose()?;
@@ -77,6 +79,9 @@ pub fn build_and_enter(pod: &PodRoot) -> Result<()> {
     ] {
         make_dir(&stage.join(dir), mode)?;
     }
+    // The pod's /etc files go straight into the writable layer, where they hide
+    // the host's (no copy-up, no whiteout); the pod may change them.
+    write_etc_files(&stage.join("upper"), pod.etc_files)?;
     let root = stage.join("root");
     // overlayfs(5): the lower layer is the root filesystem itself, not the mounts on it.
     let layers = format!("lowerdir=/,upperdir={STAGE}/upper,workdir={STAGE}/work");
@@ -88,7 +93,6 @@ pub fn build_and_enter(pod: &PodRoot) -> Result<()> {
         Some(layers.as_str()),
     )
     .context("mount the pod's overlay root over /")?;
-    write_etc_files(&root, pod.etc_files)?;
     let dev = stage.join("dev");
     make_dev(&dev)?;
     bind(&dev, &root.join("dev"))?;
@@ -135,19 +139,11 @@ pub fn build_and_enter(pod: &PodRoot) -> Result<()> {
     Ok(())
 }
 
-/// The pod's /etc files go into its writable layer, so the pod may change them
-/// without touching the host. An existing entry (resolv.conf is often a symlink
-/// into /run) is replaced, not followed.
-fn write_etc_files(root: &Path, files: &[(String, String)]) -> Result<()> {
+fn write_etc_files(upper: &Path, files: &[(String, String)]) -> Result<()> {
+    make_dir(&upper.join("etc"), 0o755)?;
     for (name, contents) in files {
-        let path = root.join("etc").join(name);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("replace /etc/{name} in the pod"));
-            }
-            _ => {}
-        }
-        std::fs::write(&path, contents).with_context(|| format!("write /etc/{name} in the pod"))?;
+        crate::files::write_with_mode(&upper.join("etc").join(name), contents.as_bytes(), 0o644)
+            .with_context(|| format!("write /etc/{name} in the pod"))?;
     }
     Ok(())
 }
@@ -189,10 +185,7 @@ fn make_dev(dev: &Path) -> Result<()> {
 }
 
 fn make_dir(path: &Path, mode: u32) -> Result<()> {
-    mkdir(path, Mode::from_bits_truncate(mode)).with_context(|| format!("mkdir {}", path.display()))?;
-    // mkdir(2) applies the umask; the sticky bit needs chmod.
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
-        .with_context(|| format!("chmod {}", path.display()))
+    mkdir(path, Mode::from_bits_truncate(mode)).with_context(|| format!("mkdir {}", path.display()))
 }
 
 /// An O_PATH handle (open(2)): names the file without opening it for I/O.
