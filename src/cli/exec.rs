@@ -1,7 +1,9 @@
 use anyhow::{Context, Result};
 
 use crate::cluster::LabState;
+use crate::kernel::enter::joined_command;
 use crate::kernel::exec::{ExecOptions, command_in, exit_code};
+use crate::runtime::sandbox;
 use crate::store::Store;
 
 use super::args::NamespaceArgs;
@@ -24,62 +26,72 @@ pub struct Args {
 }
 
 /// Where a command runs.
-struct Target {
-    netns: String,
-    hostname: String,
-    /// Pods see their own /etc/resolv.conf, hosts and hostname.
-    is_pod: bool,
-    /// A pod's container environment (kubectl exec runs with it); None for nodes.
-    env: Option<Vec<(String, String)>>,
+enum Target {
+    /// A node: its network namespace, with its name as hostname, on the host's files.
+    Node { netns: String, hostname: String },
+    /// A pod: the namespaces of its first container (or of its sandbox), with that
+    /// container's environment, as kubectl exec runs.
+    Pod {
+        target: sandbox::PodTarget,
+        env: Option<Vec<(String, String)>>,
+    },
 }
 
 pub fn run(args: Args) -> Result<i32> {
     let store = Store::open();
-    let target = find(&args.scope.lab.select(&store)?, &args.target, args.scope.namespace())?;
-    let opts = ExecOptions {
-        hostname: Some(target.hostname),
-        etc_overlay: target.is_pod,
+    let lab = args.scope.lab.select(&store)?;
+    let status = match find(&lab, &args.target, args.scope.namespace())? {
+        Target::Node { netns, hostname } => {
+            let opts = ExecOptions {
+                hostname: Some(hostname),
+                etc_overlay: false,
+            };
+            let mut cmd = command_in(&netns, &opts, &args.command)?;
+            // `docker exec` into a kind node starts at `/`, never at the caller's directory.
+            cmd.current_dir("/");
+            cmd.status()
+        }
+        Target::Pod { target, env } => {
+            let mut cmd = joined_command(target.pid, &target.workdir, &args.command)?;
+            if let Some(env) = env {
+                cmd.command.env_clear().envs(env);
+            }
+            cmd.status()
+        }
     };
-    let mut cmd = command_in(&target.netns, &opts, &args.command)?;
-    if let Some(env) = target.env {
-        cmd.env_clear().envs(env);
-    }
-    // kubectl exec and `docker exec` into a kind node start at the image's working
-    // directory, `/` for the images labs use, never at the caller's.
-    cmd.current_dir("/");
-    let status = cmd.status().with_context(|| format!("run {}", args.command[0]))?;
-    Ok(exit_code(status))
+    Ok(exit_code(status.with_context(|| format!("run {}", args.command[0]))?))
 }
 
 fn find(lab: &LabState, name: &str, namespace: &str) -> Result<Target> {
-    lookup(lab, name, namespace).ok_or_else(|| {
+    lookup(lab, name, namespace).unwrap_or_else(|| {
+        Err(
         anyhow::anyhow!(
             "lab {}: no node or pod {name:?} in namespace {namespace:?}\n  hint: `labctl get pods -A --lab {}` lists the pods",
             lab.name,
             lab.name
-        )
+        ))
     })
 }
 
-fn lookup(lab: &LabState, name: &str, namespace: &str) -> Option<Target> {
+fn lookup(lab: &LabState, name: &str, namespace: &str) -> Option<Result<Target>> {
     if let Some(node) = lab.nodes.iter().find(|n| n.name == name || n.netns == name) {
-        return Some(Target {
+        return Some(Ok(Target::Node {
             netns: node.netns.clone(),
             hostname: node.name.clone(),
-            is_pod: false,
-            env: None,
-        });
+        }));
     }
-    lab.pods
+    let pod = lab
+        .pods
         .iter()
-        .find(|p| (p.name == name && p.namespace == namespace) || p.netns == name)
-        .map(|p| Target {
-            netns: p.netns.clone(),
-            hostname: p.hostname.clone(),
-            is_pod: true,
-            env: p
+        .find(|p| (p.name == name && p.namespace == namespace) || p.netns == name)?;
+    let lab_dir = Store::open().lab_dir(&lab.name);
+    Some(lab_dir.and_then(|dir| sandbox::target(&dir, pod)).map(|target| {
+        Target::Pod {
+            target,
+            env: pod
                 .containers
                 .first()
-                .map(|c| crate::runtime::env::container_env(lab, p, c)),
-        })
+                .map(|c| crate::runtime::env::container_env(lab, pod, c)),
+        }
+    }))
 }

@@ -203,6 +203,7 @@ pub fn container_state(c: &spec::Container) -> ContainerState {
             })
             .collect(),
         readiness_probe: c.readiness_probe.clone(),
+        working_dir: c.working_dir.clone(),
     }
 }
 

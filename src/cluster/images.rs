@@ -1,33 +1,109 @@
-//! What a container runs. Images are never pulled: `command`/`args` run the host's
-//! binaries; without a command, the image name picks a built-in behaviour
-//! (DESIGN.md): `*nginx*`, `*hostname*`, `*echo*` → an HTTP server answering with the
-//! pod's hostname; `*redis*` → the host's `redis-server`; toolbox images → idle;
-//! CoreDNS → labctl's own cluster DNS server, run by the supervisor.
+//! What a container of an image runs and which tools it sees first. Images are never
+//! pulled: `command`/`args` run the host's binaries inside the pod's root; without a
+//! command, the image name picks a built-in behaviour (DESIGN.md). One table,
+//! [`IMAGES`], says both; the first row whose pattern is in the image's name wins.
 
 use crate::cluster::state::ContainerState;
 
-/// Images that only provide tools for `labctl exec`; they idle.
-const TOOLBOX_IMAGES: &[&str] = &[
-    "busybox",
-    "multitool",
-    "dnsutils",
-    "netshoot",
-    "alpine",
-    "ubuntu",
-    "debian",
-    "curl",
-    "toolbox",
-    "nicolaka",
-    "praqma",
-    "fedora",
-    "centos",
-    "python",
-    "bash",
+/// One row of the image table.
+pub struct ImageKind {
+    /// Substrings of the image's repository name (`image_name`).
+    pub patterns: &'static [&'static str],
+    /// What a container without `command` runs.
+    pub default: Behaviour,
+    /// What the container sees first on its PATH, if anything.
+    pub toolset: Option<Toolset>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Served by the supervisor itself (CoreDNS).
+    ClusterDns,
+    /// labctl's built-in HTTP server, answering with the pod's hostname.
+    WebServer,
+    /// The host's `redis-server`.
+    Redis,
+    /// Its args, or else `sleep infinity`: a toolbox for `labctl exec`.
+    Idle,
+}
+
+/// A directory of commands put first on a container's PATH.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Toolset {
+    /// Its directory's name.
+    pub name: &'static str,
+    pub tools: Tools,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tools {
+    /// Every applet of the host's busybox.
+    BusyboxApplets,
+    /// These commands, from the host (else from busybox when it has the applet).
+    Commands(&'static [&'static str]),
+}
+
+const BUSYBOX: Toolset = Toolset {
+    name: "busybox",
+    tools: Tools::BusyboxApplets,
+};
+const DNSUTILS: Toolset = Toolset {
+    name: "dnsutils",
+    tools: Tools::Commands(&["dig", "nslookup", "host"]),
+};
+const MULTITOOL: Toolset = Toolset {
+    name: "multitool",
+    tools: Tools::Commands(&["curl", "dig", "nslookup", "host", "nc", "ip", "ping", "traceroute"]),
+};
+const REDIS: Toolset = Toolset {
+    name: "redis",
+    tools: Tools::Commands(&["redis-server", "redis-cli"]),
+};
+
+/// The image table (README "Images").
+pub const IMAGES: &[ImageKind] = &[
+    ImageKind {
+        patterns: &["coredns"],
+        default: Behaviour::ClusterDns,
+        toolset: None,
+    },
+    ImageKind {
+        patterns: &["nginx", "httpd", "hostname", "echo", "whoami"],
+        default: Behaviour::WebServer,
+        toolset: None,
+    },
+    ImageKind {
+        patterns: &["redis"],
+        default: Behaviour::Redis,
+        toolset: Some(REDIS),
+    },
+    ImageKind {
+        patterns: &["busybox"],
+        default: Behaviour::Idle,
+        toolset: Some(BUSYBOX),
+    },
+    ImageKind {
+        patterns: &["dnsutils"],
+        default: Behaviour::Idle,
+        toolset: Some(DNSUTILS),
+    },
+    ImageKind {
+        patterns: &["multitool", "netshoot"],
+        default: Behaviour::Idle,
+        toolset: Some(MULTITOOL),
+    },
+    ImageKind {
+        patterns: &[
+            "alpine", "ubuntu", "debian", "curl", "toolbox", "fedora", "centos", "python", "bash",
+        ],
+        default: Behaviour::Idle,
+        toolset: None,
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Launch {
-    /// Run this host command (argv[0] looked up in PATH).
+    /// Run this command (argv[0] looked up in the container's PATH).
     Process(Vec<String>),
     /// labctl's built-in HTTP server on `port`, answering with the pod's hostname.
     HostnameHttp { port: u16 },
@@ -35,40 +111,52 @@ pub enum Launch {
     ClusterDns,
 }
 
+fn kind_of(image: &str) -> Option<&'static ImageKind> {
+    let name = image_name(image);
+    IMAGES
+        .iter()
+        .find(|kind| kind.patterns.iter().any(|p| name.contains(p)))
+}
+
+/// What a container of `image` sees first on its PATH.
+pub fn toolset(image: &str) -> Option<Toolset> {
+    kind_of(image).and_then(|kind| kind.toolset)
+}
+
+/// Every toolset of the table, once each.
+pub fn toolsets() -> Vec<Toolset> {
+    let mut all: Vec<Toolset> = IMAGES.iter().filter_map(|kind| kind.toolset).collect();
+    all.dedup_by_key(|t| t.name);
+    all
+}
+
 /// How `c` runs, or why it cannot.
 pub fn launch(c: &ContainerState) -> Result<Launch, String> {
-    let image = image_name(&c.image);
     if !c.command.is_empty() {
         return Ok(Launch::Process(c.command.iter().chain(&c.args).cloned().collect()));
     }
-    if image.contains("coredns") {
-        return Ok(Launch::ClusterDns);
-    }
-    if ["nginx", "hostname", "echo", "httpd", "whoami"]
-        .iter()
-        .any(|n| image.contains(n))
-    {
-        let port = c.ports.first().map(|p| p.container_port).unwrap_or(80);
-        return Ok(Launch::HostnameHttp { port });
-    }
-    if image.contains("redis") {
-        let mut argv = vec!["redis-server".to_string()];
-        if c.args.is_empty() {
-            argv.extend(["--protected-mode".into(), "no".into(), "--save".into(), String::new()]);
+    let Some(kind) = kind_of(&c.image) else {
+        return Err(format!(
+            "image {:?} has no built-in behaviour in labctl and the container has no command",
+            c.image
+        ));
+    };
+    Ok(match kind.default {
+        Behaviour::ClusterDns => Launch::ClusterDns,
+        Behaviour::WebServer => Launch::HostnameHttp {
+            port: c.ports.first().map(|p| p.container_port).unwrap_or(80),
+        },
+        Behaviour::Redis => {
+            let mut argv = vec!["redis-server".to_string()];
+            if c.args.is_empty() {
+                argv.extend(["--protected-mode".into(), "no".into(), "--save".into(), String::new()]);
+            }
+            argv.extend(c.args.iter().cloned());
+            Launch::Process(argv)
         }
-        argv.extend(c.args.iter().cloned());
-        return Ok(Launch::Process(argv));
-    }
-    if TOOLBOX_IMAGES.iter().any(|n| image.contains(n)) {
-        if c.args.is_empty() {
-            return Ok(Launch::Process(vec!["sleep".into(), "infinity".into()]));
-        }
-        return Ok(Launch::Process(c.args.clone()));
-    }
-    Err(format!(
-        "image {:?} has no built-in behaviour in labctl and the container has no command",
-        c.image
-    ))
+        Behaviour::Idle if c.args.is_empty() => Launch::Process(vec!["sleep".into(), "infinity".into()]),
+        Behaviour::Idle => Launch::Process(c.args.clone()),
+    })
 }
 
 /// The image's repository name without registry, tag or digest, lower-case:
@@ -109,6 +197,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             readiness_probe: None,
+            working_dir: None,
         }
     }
 
@@ -162,6 +251,24 @@ mod tests {
     fn an_unknown_image_without_command_is_refused() {
         let err = launch(&container("example.com/team/payments:v3", &[], &[], None)).unwrap_err();
         assert!(err.contains("no built-in behaviour"), "{err}");
+    }
+
+    #[test]
+    fn toolsets_follow_the_image_name() {
+        assert_eq!(toolset("busybox:1.36"), Some(BUSYBOX));
+        assert_eq!(toolset("docker.io/library/busybox"), Some(BUSYBOX));
+        assert_eq!(toolset("tutum/dnsutils"), Some(DNSUTILS));
+        assert_eq!(toolset("wbitt/network-multitool:latest"), Some(MULTITOOL));
+        assert_eq!(toolset("nicolaka/netshoot"), Some(MULTITOOL));
+        assert_eq!(toolset("redis:7.2"), Some(REDIS));
+        assert_eq!(toolset("nginx:1.25"), None);
+        assert_eq!(toolset("example.com/team/payments:v3"), None);
+    }
+
+    #[test]
+    fn every_toolset_is_listed_once() {
+        let names: Vec<&str> = toolsets().iter().map(|t| t.name).collect();
+        assert_eq!(names, ["redis", "busybox", "dnsutils", "multitool"]);
     }
 
     #[test]

@@ -172,6 +172,8 @@ pub struct ContainerState {
     pub env: Vec<(String, String)>,
     pub ports: Vec<ContainerPortState>,
     pub readiness_probe: Option<Probe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

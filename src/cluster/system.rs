@@ -38,6 +38,7 @@ fn coredns(control_plane: &str) -> Object {
             port("metrics", 9153, Protocol::Tcp),
         ],
         readiness_probe: None,
+        working_dir: None,
         pos: pos.clone(),
     };
     Object::Deployment(Workload {

@@ -2,6 +2,7 @@
 
 pub mod addresses;
 pub mod apply;
+pub mod enter;
 pub mod error;
 pub mod exec;
 pub mod iptables;
@@ -10,6 +11,7 @@ pub mod netlink;
 pub mod netns;
 pub mod nft_commits;
 pub mod plan;
+pub mod pod_root;
 pub mod procs;
 pub mod routes;
 pub mod sysctl;

@@ -9,7 +9,7 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 pub fn container_env(state: &LabState, pod: &PodState, c: &ContainerState) -> Vec<(String, String)> {
     let mut env = vec![
-        ("PATH".to_string(), DEFAULT_PATH.to_string()),
+        ("PATH".to_string(), container_path(&c.image)),
         ("HOME".to_string(), "/root".to_string()),
         ("HOSTNAME".to_string(), pod.hostname.clone()),
     ];
@@ -26,6 +26,18 @@ pub fn container_env(state: &LabState, pod: &PodState, c: &ContainerState) -> Ve
         env.push((k.clone(), v.clone()));
     }
     env
+}
+
+/// The default PATH, after the image's toolset (`cluster::images`) if it has one.
+pub fn container_path(image: &str) -> String {
+    match crate::cluster::images::toolset(image) {
+        Some(toolset) => format!(
+            "{}/{}:{DEFAULT_PATH}",
+            crate::kernel::pod_root::TOOLS_IN_POD,
+            toolset.name
+        ),
+        None => DEFAULT_PATH.to_string(),
+    }
 }
 
 /// kubelet's getServiceEnvVarMap (pkg/kubelet/kubelet_pods.go): the API server's own

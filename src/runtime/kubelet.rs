@@ -1,12 +1,13 @@
 //! The supervisor's kubelet: runs each pod's init containers in order, then its
 //! containers, restarts them with back-off, runs readiness probes, and reports each
-//! pod's READY / STATUS / RESTARTS. Containers are host processes inside the pod's
-//! namespaces (network, UTS, mount with the pod's /etc files).
+//! pod's READY / STATUS / RESTARTS. Each pod has a sandbox process holding its root
+//! filesystem and hostname (`sandbox`); each container is PID 1 of a PID namespace
+//! of its own inside the pod's namespaces.
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,12 +17,13 @@ use nix::unistd::Pid;
 
 use crate::cluster::state::{ContainerState, LabState, OwnerKind, PodPhase, PodState};
 use crate::files;
-use crate::kernel::exec::{ExecOptions, command_in};
+use crate::kernel::enter;
 use crate::spec::{Probe, RestartPolicy};
 use crate::store;
 
 use super::env::{container_env, exec_size, service_link_count};
 use super::probe;
+use super::sandbox::{self, SandboxKit};
 use crate::cluster::images::{Launch, launch};
 
 /// kubelet starts at 10 s and doubles to 5 min; a lab wants to see a crash loop
@@ -40,13 +42,17 @@ pub struct PodStatus {
 }
 
 pub struct Kubelet {
-    exe: PathBuf,
+    kit: SandboxKit,
     lab_dir: PathBuf,
     pods: BTreeMap<(String, String), PodRun>,
 }
 
 struct PodRun {
     uid: String,
+    /// The pod's sandbox process, once started.
+    sandbox: Option<Child>,
+    sandbox_ready: bool,
+    sandbox_next_start: Instant,
     init_done: usize,
     /// Restarts of the init containers that have completed.
     init_restarts: u32,
@@ -77,8 +83,19 @@ struct ProbeRun {
 
 impl Kubelet {
     pub fn new(lab_dir: PathBuf) -> Kubelet {
+        let template = crate::kernel::pod_root::template_namespace()
+            .map_err(|e| eprintln!("supervisor: pods start from the host's mount namespace: {e:#}"))
+            .ok();
+        let tools = super::toolsets::prepare(&lab_dir)
+            .map_err(|e| eprintln!("supervisor: no image toolsets: {e:#}"))
+            .ok();
+        let kit = SandboxKit {
+            exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe")),
+            template,
+            tools,
+        };
         Kubelet {
-            exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("labctl")),
+            kit,
             lab_dir,
             pods: BTreeMap::new(),
         }
@@ -114,7 +131,7 @@ impl Kubelet {
                 self.pods.insert(key.clone(), PodRun::new(pod));
             }
             let run = self.pods.get_mut(&key).expect("inserted above");
-            let status = run.step(state, pod, &self.exe, &self.lab_dir);
+            let status = run.step(state, pod, &self.kit, &self.lab_dir);
             statuses.insert(key, status);
         }
         statuses
@@ -178,6 +195,9 @@ impl PodRun {
     fn new(pod: &PodState) -> PodRun {
         PodRun {
             uid: pod.uid.clone(),
+            sandbox: None,
+            sandbox_ready: false,
+            sandbox_next_start: Instant::now(),
             init_done: 0,
             init_restarts: 0,
             init: None,
@@ -189,9 +209,20 @@ impl PodRun {
         }
     }
 
-    fn step(&mut self, state: &LabState, pod: &PodState, exe: &Path, lab_dir: &Path) -> PodStatus {
+    fn step(&mut self, state: &LabState, pod: &PodState, kit: &SandboxKit, lab_dir: &std::path::Path) -> PodStatus {
         let now = Instant::now();
         let total_init = pod.init_containers.len();
+        let Some(sandbox) = self.sandbox_pid(state, pod, kit, now) else {
+            let restarts: u32 = self.containers.iter().map(|c| c.restarts).sum();
+            if self.init_done < total_init {
+                let phase = PodPhase::Init {
+                    done: self.init_done,
+                    total: total_init,
+                };
+                return status(false, phase, restarts);
+            }
+            return status(false, PodPhase::ContainerCreating, restarts);
+        };
         if self.init_done < total_init {
             let spec = &pod.init_containers[self.init_done];
             let run = self
@@ -213,7 +244,7 @@ impl PodRun {
             }
             if let Some(run) = &mut self.init {
                 if run.child.is_none() && now >= run.next_start {
-                    run.start(state, pod, spec, exe, lab_dir);
+                    run.start(state, pod, spec, sandbox, lab_dir);
                 }
                 let restarts = self.init_restarts + run.restarts;
                 if run.child.is_none() && run.restarts > 0 {
@@ -248,12 +279,12 @@ impl PodRun {
                 }
             }
             if run.child.is_none() && run.launch != Launch::ClusterDns && now >= run.next_start {
-                run.start(state, pod, spec, exe, lab_dir);
+                run.start(state, pod, spec, sandbox, lab_dir);
             }
             if run.launch == Launch::ClusterDns && run.started.is_none() {
                 run.started = Some(now);
             }
-            run.update_readiness(pod, spec, now);
+            run.update_readiness(pod, spec, sandbox, now);
         }
         let restarts: u32 = self.containers.iter().map(|c| c.restarts).sum();
         let all_ready = self.containers.iter().all(|c| c.ready);
@@ -268,9 +299,53 @@ impl PodRun {
         status(all_ready && waiting.is_none(), text, restarts)
     }
 
-    fn kill(&mut self) {
+    /// The pid of the pod's sandbox once it is ready; starts it (again) when it is
+    /// not running. A sandbox that ended takes the pod's containers with it, as
+    /// kubelet restarts them all in a new sandbox.
+    fn sandbox_pid(&mut self, state: &LabState, pod: &PodState, kit: &SandboxKit, now: Instant) -> Option<u32> {
+        if let Some(child) = &mut self.sandbox
+            && let Ok(Some(exit)) = child.try_wait()
+        {
+            eprintln!(
+                "supervisor: the sandbox of pod {}/{} ended ({exit})",
+                pod.namespace, pod.name
+            );
+            self.sandbox = None;
+            self.sandbox_ready = false;
+            self.sandbox_next_start = now + BACKOFF_START;
+            self.kill_containers();
+        }
+        match &self.sandbox {
+            Some(child) if self.sandbox_ready => Some(child.id()),
+            Some(child) => {
+                self.sandbox_ready = sandbox::is_ready(child.id());
+                self.sandbox_ready.then(|| child.id())
+            }
+            None if now >= self.sandbox_next_start => {
+                match sandbox::spawn(kit, state, pod) {
+                    Ok(child) => self.sandbox = Some(child),
+                    Err(e) => {
+                        eprintln!("supervisor: {e:#}");
+                        self.sandbox_next_start = now + BACKOFF_START;
+                    }
+                }
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn kill_containers(&mut self) {
         for c in self.init.iter_mut().chain(self.containers.iter_mut()) {
             c.kill();
+        }
+    }
+
+    fn kill(&mut self) {
+        self.kill_containers();
+        if let Some(mut sandbox) = self.sandbox.take() {
+            let _ = sandbox.kill();
+            let _ = sandbox.wait();
         }
     }
 }
@@ -340,11 +415,18 @@ impl ContainerRun {
         self.child.is_some() || (self.launch == Launch::ClusterDns && self.started.is_some())
     }
 
-    fn start(&mut self, state: &LabState, pod: &PodState, spec: &ContainerState, exe: &Path, lab_dir: &Path) {
+    fn start(
+        &mut self,
+        state: &LabState,
+        pod: &PodState,
+        spec: &ContainerState,
+        sandbox: u32,
+        lab_dir: &std::path::Path,
+    ) {
         let argv = match &self.launch {
             Launch::Process(argv) => argv.clone(),
             Launch::HostnameHttp { port } => vec![
-                exe.to_string_lossy().into_owned(),
+                sandbox::LABCTL_IN_POD.to_string(),
                 "builtin".into(),
                 "http-hostname".into(),
                 "--port".into(),
@@ -353,38 +435,24 @@ impl ContainerRun {
             Launch::ClusterDns => return,
         };
         let log = Kubelet::log_path(lab_dir, pod, &self.name);
-        let workdir = lab_dir.join("pods").join(&pod.namespace).join(&pod.name);
         let spawned = (|| -> anyhow::Result<Child> {
             files::create_dir_all_with_mode(log.parent().expect("log has a directory"), store::PRIVATE_DIR_MODE)?;
             // A restarted container starts a new log; the last one is `logs --previous`.
             if self.restarts > 0 && log.exists() {
                 fs::rename(&log, log.with_extension("previous.log"))?;
             }
-            files::create_dir_all_with_mode(&workdir, store::PRIVATE_DIR_MODE)?;
             let out = store::open_private(OpenOptions::new().create(true).append(true), &log)?;
-            let opts = ExecOptions {
-                hostname: Some(pod.hostname.clone()),
-                etc_overlay: true,
-            };
-            let mut cmd = command_in(&pod.netns, &opts, &argv)?;
+            let workdir = spec.working_dir.as_deref().unwrap_or("/");
+            let mut cmd = enter::container_command(sandbox, workdir, &argv)?;
             cmd.env_clear()
                 .envs(container_env(state, pod, spec))
-                .current_dir(&workdir)
                 .stdin(Stdio::null())
                 .stdout(out.try_clone()?)
                 .stderr(out)
                 .process_group(0);
-            // SAFETY: prctl is async-signal-safe. Containers die with the supervisor
-            // thread that started them, so no process outlives its lab.
-            unsafe {
-                cmd.pre_exec(|| {
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-            Ok(cmd.spawn()?)
+            // PID 1 of its own PID namespace, killed with the supervisor's thread
+            // that started it (PR_SET_PDEATHSIG): its descendants go with it.
+            Ok(enter::spawn_as_init(&mut cmd)?)
         })();
         match spawned {
             Ok(child) => {
@@ -438,7 +506,7 @@ impl ContainerRun {
         self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
     }
 
-    fn update_readiness(&mut self, pod: &PodState, spec: &ContainerState, now: Instant) {
+    fn update_readiness(&mut self, pod: &PodState, spec: &ContainerState, sandbox: u32, now: Instant) {
         if !self.is_running() {
             self.ready = false;
             return;
@@ -466,7 +534,11 @@ impl ContainerRun {
         if p.running.is_none() && now >= p.next {
             let (pod, spec, action) = (pod.clone(), spec.clone(), p.probe.action.clone());
             let timeout = Duration::from_secs(p.probe.timeout_seconds.max(1) as u64);
-            p.running = Some(std::thread::spawn(move || probe::run(&pod, &spec, &action, timeout)));
+            // exec probes run in the container (the sandbox for the in-process DNS server)
+            let target = self.child.as_ref().map_or(sandbox, Child::id);
+            p.running = Some(std::thread::spawn(move || {
+                probe::run(&pod, &spec, target, &action, timeout)
+            }));
             let period = Duration::from_secs(p.probe.period_seconds.max(1) as u64);
             // Until a container is first Ready labctl probes every 250 ms instead of
             // every period, so that a lab comes up in about a second; afterwards

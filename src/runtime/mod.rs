@@ -4,5 +4,7 @@ pub mod env;
 pub mod hostname_http;
 pub mod kubelet;
 pub mod probe;
+pub mod sandbox;
 pub mod services;
 pub mod supervisor;
+pub mod toolsets;

@@ -7,13 +7,14 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::cluster::state::{ContainerState, PodState};
-use crate::kernel::exec::{ExecOptions, command_in};
+use crate::kernel::enter;
 use crate::spec::{IntOrString, ProbeAction};
 
 /// Runs one probe to completion (at most `timeout`); true on success.
-pub fn run(pod: &PodState, container: &ContainerState, action: &ProbeAction, timeout: Duration) -> bool {
+/// `target` is the container's process, whose namespaces an exec probe joins.
+pub fn run(pod: &PodState, container: &ContainerState, target: u32, action: &ProbeAction, timeout: Duration) -> bool {
     match action {
-        ProbeAction::Exec { command } => exec(pod, command, timeout),
+        ProbeAction::Exec { command } => exec(container, target, command, timeout),
         ProbeAction::TcpSocket { port } => match port_number(container, port) {
             Some(p) => in_pod_netns(pod, move |ip| connect(ip, p, timeout).is_some()),
             None => false,
@@ -40,18 +41,18 @@ fn port_number(c: &ContainerState, port: &IntOrString) -> Option<u16> {
     }
 }
 
-fn exec(pod: &PodState, command: &[String], timeout: Duration) -> bool {
-    let opts = ExecOptions {
-        hostname: Some(pod.hostname.clone()),
-        etc_overlay: true,
-    };
-    let Ok(mut cmd) = command_in(&pod.netns, &opts, command) else {
+/// Runs on a thread of its own (it joins the container's PID namespace for its child).
+fn exec(container: &ContainerState, target: u32, command: &[String], timeout: Duration) -> bool {
+    let workdir = container.working_dir.as_deref().unwrap_or("/");
+    let Ok(mut cmd) = enter::joined_command(target, workdir, command) else {
         return false;
     };
-    cmd.stdin(std::process::Stdio::null())
+    cmd.command
+        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .env("PATH", super::env::DEFAULT_PATH);
+        .env_clear()
+        .env("PATH", super::env::container_path(&container.image));
     let Ok(mut child) = cmd.spawn() else {
         return false;
     };

@@ -166,6 +166,8 @@ pub struct Container {
     pub env: Vec<(String, String)>,
     pub ports: Vec<ContainerPort>,
     pub readiness_probe: Option<Probe>,
+    /// `workingDir`: an absolute path inside the pod's root.
+    pub working_dir: Option<String>,
     pub pos: Pos,
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::tests::*;
 use super::{load, load_str};
+use crate::spec::Object;
 
 // ---- kinds and names ----
 
@@ -502,4 +503,18 @@ fn the_shipped_topologies_load_without_errors_or_warnings() {
         assert!(topology.warnings.is_empty(), "{:#?}", topology.warnings);
         assert!(!topology.objects.is_empty(), "{}", path.display());
     }
+}
+
+#[test]
+fn a_working_dir_is_read_and_must_be_absolute() {
+    let text = lab(
+        "  - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, image: busybox, workingDir: /srv/app}]}}\n",
+    );
+    let topology = parse(&text);
+    let Object::Pod(pod) = object(&topology, "Pod", "p") else {
+        panic!("not a pod")
+    };
+    assert_eq!(pod.spec.containers[0].working_dir.as_deref(), Some("/srv/app"));
+    let relative = text.replace("/srv/app", "srv/app");
+    assert_error_at(&relative, "srv/app", "is not an absolute path");
 }

@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cluster::LabState;
+use crate::kernel::enter::joined_command;
 use crate::kernel::exec::{ExecOptions, command_in, exit_code};
+use crate::runtime::sandbox;
+use crate::store::Store;
 
 use super::derive::{Check, Expect, Place, Step};
 use super::report::CheckResult;
@@ -64,7 +67,14 @@ pub fn run_check(lab: &LabState, check: &Check) -> CheckResult {
                 if attempt > 0 {
                     std::thread::sleep(Duration::from_millis(500));
                 }
-                outcome = check.steps.iter().try_for_each(|step| run_step(lab, step));
+                // labctl's own checks use the host's tools (their expectations are
+                // iputils', BIND's); a topology's checks run as `labctl exec` would.
+                let tools_first = if check.group == "topology" {
+                    Tools::Image
+                } else {
+                    Tools::Host
+                };
+                outcome = check.steps.iter().try_for_each(|step| run_step(lab, step, tools_first));
                 if outcome.is_ok() {
                     break;
                 }
@@ -81,52 +91,65 @@ pub fn run_check(lab: &LabState, check: &Check) -> CheckResult {
     }
 }
 
-fn run_step(lab: &LabState, step: &Step) -> Result<(), String> {
-    let (code, output) = execute(lab, &step.place, &step.argv)?;
+/// Whose commands come first on a pod's PATH.
+#[derive(Clone, Copy)]
+enum Tools {
+    /// The container's image toolset (`cluster::images`).
+    Image,
+    /// The host's.
+    Host,
+}
+
+fn run_step(lab: &LabState, step: &Step, tools_first: Tools) -> Result<(), String> {
+    let (code, output) = execute(lab, &step.place, &step.argv, tools_first)?;
     judge(&step.expect, code, &output)
         .map_err(|why| format!("{} in {}: {why}", shell_words(&step.argv), step.place.describe()))
 }
 
 /// Runs `argv` in the place under `timeout`; returns the exit code and stdout+stderr.
-fn execute(lab: &LabState, place: &Place, argv: &[String]) -> Result<(i32, String), String> {
-    let (netns, options, env) = match place {
+fn execute(lab: &LabState, place: &Place, argv: &[String], tools_first: Tools) -> Result<(i32, String), String> {
+    let mut full = vec!["timeout".to_string(), "-k".into(), "2".into(), STEP_TIMEOUT.to_string()];
+    full.extend(argv.iter().cloned());
+    let out = match place {
         Place::Node(name) => {
             let node = lab.node(name).ok_or_else(|| format!("no node {name}"))?;
             let options = ExecOptions {
                 hostname: Some(node.name.clone()),
                 etc_overlay: false,
             };
-            (node.netns.clone(), options, None)
+            command_in(&node.netns, &options, &full)
+                .map_err(|e| format!("{e:#}"))?
+                .stdin(Stdio::null())
+                .output()
         }
         Place::Pod { namespace, name } => {
             let pod = lab
                 .pod(namespace, name)
                 .ok_or_else(|| format!("no pod {namespace}/{name}"))?;
-            let options = ExecOptions {
-                hostname: Some(pod.hostname.clone()),
-                etc_overlay: true,
-            };
-            let env = pod
-                .containers
-                .first()
-                .map(|c| crate::runtime::env::container_env(lab, pod, c));
-            (pod.netns.clone(), options, env)
+            let target = Store::open()
+                .lab_dir(&lab.name)
+                .and_then(|dir| sandbox::target(&dir, pod))
+                .map_err(|e| format!("{e:#}"))?;
+            let mut cmd = joined_command(target.pid, &target.workdir, &full).map_err(|e| format!("{e:#}"))?;
+            if let Some(c) = pod.containers.first() {
+                cmd.command
+                    .env_clear()
+                    .envs(crate::runtime::env::container_env(lab, pod, c));
+                // The host's PATH too, as the container's may not know where the host
+                // keeps its tools.
+                let host = std::env::var("PATH").unwrap_or_default();
+                let image = crate::runtime::env::container_path(&c.image);
+                let path = match tools_first {
+                    Tools::Image => format!("{image}:{host}"),
+                    Tools::Host => format!("{host}:{image}"),
+                };
+                cmd.command.env("PATH", path);
+            }
+            cmd.command.stdin(Stdio::null());
+            cmd.output()
         }
     };
-    let mut full = vec!["timeout".to_string(), "-k".into(), "2".into(), STEP_TIMEOUT.to_string()];
-    full.extend(argv.iter().cloned());
-    let mut cmd = command_in(&netns, &options, &full).map_err(|e| format!("{e:#}"))?;
-    if let Some(env) = env {
-        cmd.env_clear().envs(env);
-        // The container's PATH may not know where the host keeps its tools.
-        if let Ok(path) = std::env::var("PATH") {
-            cmd.env("PATH", path);
-        }
-    }
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("run {}: {e}", argv.first().map_or("", |s| s.as_str())))?;
+    let out = out.map_err(|e| format!("run {}: {e}", argv.first().map_or("", |s| s.as_str())))?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     Ok((exit_code(out.status), text))

@@ -76,10 +76,26 @@ fn parse_container(cx: &mut Cx, node: &Node, path: &str) -> Option<Container> {
         readiness_probe: fields
             .get("readinessProbe")
             .and_then(|probe| parse_probe(cx, probe, &fields.path("readinessProbe"))),
+        working_dir: working_dir(cx, &fields),
         pos,
     };
     fields.finish(cx);
     Some(container)
+}
+
+/// `workingDir`, which container runtimes require absolute (runc: "cwd must be an absolute path").
+fn working_dir(cx: &mut Cx, fields: &Fields) -> Option<String> {
+    let dir = fields.string_at(cx, "workingDir")?;
+    if !dir.value.starts_with('/') || dir.value.contains('\0') {
+        let message = format!("{}: {:?} is not an absolute path", fields.path("workingDir"), dir.value);
+        cx.error_at(
+            &dir.pos,
+            message,
+            "write the directory from the root, e.g. `workingDir: /app`",
+        );
+        return None;
+    }
+    Some(dir.value)
 }
 
 /// A required string field; empty with the mapping's position when missing (after an error).
