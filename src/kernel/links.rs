@@ -38,7 +38,20 @@ pub async fn add_bridge(handle: &Handle, name: &str) -> io::Result<()> {
         .map_err(io_error)
 }
 
+/// Creates the pair. A name still held by the veth of a pod whose namespace was just
+/// deleted (the kernel destroys a dead namespace's devices later, in `cleanup_net`)
+/// is taken over: that veth is deleted now and the pair created again.
 pub async fn add_veth(handle: &Handle, pair: &VethPair<'_>) -> io::Result<()> {
+    match add_veth_once(handle, pair).await {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            delete(handle, pair.name).await?;
+            add_veth_once(handle, pair).await
+        }
+        result => result,
+    }
+}
+
+async fn add_veth_once(handle: &Handle, pair: &VethPair<'_>) -> io::Result<()> {
     // The peer cannot be created up: the kernel opens it before the pair is
     // linked and veth_open() fails with ENOTCONN (drivers/net/veth.c). It is
     // brought up afterwards, with the other links of its namespace.
@@ -110,19 +123,4 @@ pub async fn delete(handle: &Handle, name: &str) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-/// Deletes links in a named namespace, from a plain thread (`ip -n NETNS link del`).
-pub fn delete_in(netns_name: &str, names: &[String]) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let netns = super::netns::open(netns_name)?;
-    let socket = super::netlink::socket_in_file(&netns, runtime.handle())?;
-    runtime.block_on(async {
-        for name in names {
-            delete(&socket, name)
-                .await
-                .map_err(|e| anyhow::anyhow!("netns {netns_name}: delete link {name}: {e}"))?;
-        }
-        Ok(())
-    })
 }
