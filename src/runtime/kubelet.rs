@@ -30,6 +30,7 @@ use crate::cluster::images::{Launch, launch};
 /// within seconds, so labctl starts at 1 s (same doubling and cap).
 const BACKOFF_START: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
+const FIRST_PROBE_RETRY: Duration = Duration::from_millis(20);
 const FIRST_READY_PROBE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What `get pods` shows for a pod.
@@ -540,15 +541,14 @@ impl ContainerRun {
                 probe::run(&pod, &spec, target, &action, timeout)
             }));
             let period = Duration::from_secs(p.probe.period_seconds.max(1) as u64);
-            // Until a container is first Ready labctl probes every 250 ms instead of
-            // every period, so that a lab comes up in about a second; afterwards
-            // probes run at the manifest's period, as kubelet runs them.
-            p.next = now
-                + if self.ready {
-                    period
-                } else {
-                    period.min(FIRST_READY_PROBE_INTERVAL)
-                };
+            // Until a container is first Ready labctl probes sooner than every period
+            // (20 ms, doubling with each failure up to 250 ms), so that a lab comes up
+            // in about a second; afterwards probes run at the manifest's period, as
+            // kubelet runs them.
+            let soon = FIRST_PROBE_RETRY
+                .saturating_mul(1 << p.failures.min(8))
+                .min(FIRST_READY_PROBE_INTERVAL);
+            p.next = now + if self.ready { period } else { period.min(soon) };
         }
     }
 
