@@ -151,14 +151,11 @@ fn a_pod_starts_at_slash_or_its_working_dir() {
 fn each_image_sees_its_own_tools_first() {
     require_root!();
     let lab = deploy("cttools");
-    let resolved = sh(
-        &lab,
-        "tools",
-        r#"readlink -f "$(command -v nslookup)"; readlink -f /bin/busybox"#,
+    let banner = sh(&lab, "tools", "nslookup --help 2>&1 | head -1");
+    assert!(
+        banner.starts_with("BusyBox v"),
+        "nslookup in a busybox pod is busybox's: {banner}"
     );
-    let lines: Vec<&str> = resolved.lines().collect();
-    assert_eq!(lines.len(), 2, "{resolved}");
-    assert_eq!(lines[0], lines[1], "nslookup in a busybox pod is busybox's");
     // busybox prints the server as ADDRESS:PORT, BIND's nslookup as ADDRESS#PORT
     let busybox = sh(&lab, "tools", "nslookup kubernetes.default.svc.cluster.local || true");
     assert!(busybox.contains("Address:\t10.96.0.10:53"), "{busybox}");
