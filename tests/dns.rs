@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::op::{Message, ResponseCode};
 use labctl::cluster::state::LabState;
 use labctl::dns::server::{ServerConfig, ServerHandle, SharedZone, bind_sockets, bind_sockets_in_netns};
 use labctl::dns::{DEFAULT_TTL, Zone};
@@ -23,7 +22,7 @@ use labctl::kernel::exec::output_in;
 use labctl::kernel::netns;
 use labctl::spec::Protocol;
 
-use common::{Netns, require_root};
+use common::{Netns, a_answers, query_bytes, require_root};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -300,24 +299,6 @@ fn msg_size(out: &str) -> usize {
         .find_map(|l| l.strip_prefix(";; MSG SIZE  rcvd: "))
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or_else(|| panic!("no MSG SIZE in:\n{out}"))
-}
-
-fn query_bytes(id: u16, name: &str) -> Vec<u8> {
-    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = true;
-    message.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    message.to_vec().unwrap()
-}
-
-fn a_answers(reply: &Message) -> Vec<Ipv4Addr> {
-    reply
-        .answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

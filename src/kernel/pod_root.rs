@@ -42,12 +42,8 @@ pub struct PodRoot<'a> {
 /// template namespace that the pod no longer sees afterwards.
 const STAGE: &str = "/tmp";
 
-/// Builds the pod's root and makes it the calling process's root and working
-/// directory. The caller must be alone in a mount namespace of its own (a fresh
-/// single-threaded process after unshare(CLONE_NEWNS)) and in the pod's network
-/// and PID namespaces (sysfs and procfs show the namespaces of who mounts them).
-pub fn build_and_enter(pod: &PodRoot) -> Result<()> {
-    // pivot_root(2) refuses shared mounts; nothing of the pod may propagate out.
+/// Every mount of the caller's mount namespace stops propagating, both ways.
+fn make_all_private() -> nix::Result<()> {
     mount(
         None::<&str>,
         "/",
@@ -55,7 +51,15 @@ pub fn build_and_enter(pod: &PodRoot) -> Result<()> {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .context("make the mount namespace private")?;
+}
+
+/// Builds the pod's root and makes it the calling process's root and working
+/// directory. The caller must be alone in a mount namespace of its own (a fresh
+/// single-threaded process after unshare(CLONE_NEWNS)) and in the pod's network
+/// and PID namespaces (sysfs and procfs show the namespaces of who mounts them).
+pub fn build_and_enter(pod: &PodRoot) -> Result<()> {
+    // pivot_root(2) refuses shared mounts; nothing of the pod may propagate out.
+    make_all_private().context("make the mount namespace private")?;
     // Modes below are exact (mkdir(2) on Linux keeps the sticky bit too).
     nix::sys::stat::umask(Mode::empty());
     // The stage may cover the host's files that go into the pod: hold them first.
@@ -234,14 +238,7 @@ pub fn template_namespace() -> Result<File> {
         unshare(CloneFlags::CLONE_NEWNS)
             .map_err(io::Error::from)
             .context("unshare(CLONE_NEWNS)")?;
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-        .context("make the template namespace private")?;
+        make_all_private().context("make the template namespace private")?;
         let mountinfo = std::fs::read_to_string("/proc/thread-self/mountinfo").context("read mountinfo")?;
         for point in mount_points_under(&mountinfo, netns::RUN_DIR).iter().rev() {
             match umount2(point.as_path(), MntFlags::MNT_DETACH) {

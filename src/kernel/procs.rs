@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use super::netns;
 
 /// Pids of every process whose network namespace is one of `names`.
-pub fn in_netns(names: &[String]) -> Vec<i32> {
+pub fn in_netns(names: &[String]) -> Vec<u32> {
     let inodes: HashSet<(u64, u64)> = names
         .iter()
         .filter_map(|n| std::fs::metadata(netns::path_of(n)).ok())
@@ -34,7 +34,7 @@ pub fn in_netns(names: &[String]) -> Vec<i32> {
 pub fn kill_all_in(names: &[String]) -> usize {
     let pids = in_netns(names);
     for pid in &pids {
-        let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+        let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while !pids.is_empty() && std::time::Instant::now() < deadline {
@@ -65,7 +65,6 @@ pub fn is_supervisor_of(pid: u32, lab: &str) -> bool {
 /// and exec, which carry its command line for a moment.
 pub fn supervisors_of(lab: &str) -> Vec<u32> {
     all_pids()
-        .filter_map(|pid| u32::try_from(pid).ok())
         .filter(|&pid| is_supervisor_of(pid, lab) && !parent_of(pid).is_some_and(|p| is_supervisor_of(p, lab)))
         .collect()
 }
@@ -77,10 +76,11 @@ fn parent_of(pid: u32) -> Option<u32> {
     stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn all_pids() -> impl Iterator<Item = i32> {
+/// Every process's pid, from /proc.
+pub fn all_pids() -> impl Iterator<Item = u32> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
 }

@@ -176,7 +176,7 @@ pub fn target(lab_dir: &Path, pod: &PodState) -> Result<PodTarget> {
 }
 
 fn find_sandbox(pod_netns: &str) -> Option<u32> {
-    all_pids().find(|&pid| {
+    crate::kernel::procs::all_pids().find(|&pid| {
         let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
             return false;
         };
@@ -189,13 +189,15 @@ fn find_sandbox(pod_netns: &str) -> Option<u32> {
 /// namespace, in the sandbox's network namespace.
 fn find_container(sandbox: u32, log: &Path) -> Option<u32> {
     let net = ns_id(sandbox, "net")?;
-    all_pids().filter(|&pid| pid != sandbox).find(|&pid| {
-        ns_id(pid, "net") == Some(net)
-            && is_namespace_init(pid)
-            && [1, 2]
-                .iter()
-                .any(|fd| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).is_ok_and(|p| p == log))
-    })
+    crate::kernel::procs::all_pids()
+        .filter(|&pid| pid != sandbox)
+        .find(|&pid| {
+            ns_id(pid, "net") == Some(net)
+                && is_namespace_init(pid)
+                && [1, 2]
+                    .iter()
+                    .any(|fd| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).is_ok_and(|p| p == log))
+        })
 }
 
 fn ns_id(pid: u32, kind: &str) -> Option<(u64, u64)> {
@@ -214,12 +216,4 @@ fn is_namespace_init(pid: u32) -> bool {
             .and_then(|pids| pids.split_whitespace().last().map(|last| last == "1"))
             .unwrap_or(false)
     })
-}
-
-fn all_pids() -> impl Iterator<Item = u32> {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
 }

@@ -289,3 +289,26 @@ pub fn assert_netns_gone(names: &[String]) {
         );
     }
 }
+
+/// A DNS query for the A records of `name`, with recursion desired, as dig sends it.
+pub fn query_bytes(id: u16, name: &str) -> Vec<u8> {
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::rr::{Name, RecordType};
+    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+    message.to_vec().unwrap()
+}
+
+/// The addresses of a reply's A records, in the order they came.
+pub fn a_answers(reply: &hickory_proto::op::Message) -> Vec<std::net::Ipv4Addr> {
+    use hickory_proto::rr::RData;
+    reply
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        })
+        .collect()
+}

@@ -125,7 +125,7 @@ fn kill9(pid: u32) {
 }
 
 /// Whether a process runs (a zombie waiting for init to reap it does not).
-fn alive(pid: i32) -> bool {
+fn alive(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     stat.rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -229,7 +229,7 @@ fn destroy_after(tag: &str, damage: impl Fn(&Path)) {
     for b in &bystanders {
         assert!(labctl::kernel::netns::exists(b.name()), "{} was removed", b.name());
     }
-    for pid in processes.iter().copied().chain([supervisor as i32]) {
+    for pid in processes.iter().copied().chain([supervisor]) {
         assert!(!alive(pid), "process {pid} left");
     }
     assert!(!lab.state_dir().exists(), "state left");
