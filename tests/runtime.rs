@@ -48,16 +48,6 @@ manifests:
       ports: [{port: 9000}]
 "#;
 
-fn pod_row(lab: &str, pod: &str) -> Vec<String> {
-    let out = ok(labctl(&["get", "pods", "--lab", lab, pod]));
-    out.lines()
-        .nth(1)
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn containers_run_like_kubelet_runs_them() {
     require_root!();
@@ -83,7 +73,7 @@ fn containers_run_like_kubelet_runs_them() {
 
     // a container that keeps failing is restarted with back-off: CrashLoopBackOff
     eventually(10, || {
-        let row = pod_row(&name, "crasher");
+        let row = lab.pod_row("crasher");
         let restarts: u32 = row.get(3).and_then(|r| r.parse().ok()).unwrap_or(0);
         if row.get(2).map(String::as_str) == Some("CrashLoopBackOff") && restarts >= 2 {
             Ok(())
@@ -96,7 +86,7 @@ fn containers_run_like_kubelet_runs_them() {
 
     // readiness follows the probe, and DNS follows readiness
     eventually(10, || {
-        let row = pod_row(&name, "slow");
+        let row = lab.pod_row("slow");
         if row.get(1).map(String::as_str) == Some("1/1") {
             Ok(())
         } else {

@@ -160,6 +160,17 @@ impl Lab {
         self.run_env(args, &[])
     }
 
+    /// The cells of `labctl get pods POD`'s row (NAME READY STATUS RESTARTS AGE).
+    pub fn pod_row(&self, pod: &str) -> Vec<String> {
+        let out = ok(self.run(&["get", "pods", "--lab", &self.name, pod]));
+        out.lines()
+            .nth(1)
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// `labctl <args>` with this lab's environment and `extra`.
     pub fn run_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
         let mut env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

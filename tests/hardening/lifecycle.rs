@@ -53,7 +53,6 @@ trait LabProbe {
     fn supervisor(&self) -> u32;
     /// SIGKILLs the supervisor and waits until it is gone.
     fn kill_supervisor(&self);
-    fn pod_row(&self, pod: &str) -> Vec<String>;
     fn wait_ready(&self, pod: &str);
 }
 
@@ -92,16 +91,6 @@ impl LabProbe for Lab {
                 Err(format!("supervisor still there: {left:?}"))
             }
         });
-    }
-
-    fn pod_row(&self, pod: &str) -> Vec<String> {
-        let out = ok(self.run(&["get", "pods", "--lab", &self.name, pod]));
-        out.lines()
-            .nth(1)
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
     }
 
     fn wait_ready(&self, pod: &str) {
