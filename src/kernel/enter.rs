@@ -54,11 +54,7 @@ impl Namespaces {
 /// (created if missing, as container runtimes do), killed if the calling thread
 /// ends. Spawn it with [`spawn_as_init`].
 pub fn container_command(sandbox: u32, workdir: &str, argv: &[String]) -> Result<Command> {
-    let (program, args) = split(argv)?;
-    let namespaces = Namespaces::of(sandbox)?;
-    let workdir = WorkDir::new(workdir)?;
-    let mut command = Command::new(program);
-    command.args(args);
+    let (mut command, namespaces, workdir) = prepare(sandbox, workdir, argv)?;
     // SAFETY: only syscalls on data allocated before fork; no allocation, no locks.
     unsafe {
         command.pre_exec(move || {
@@ -79,12 +75,8 @@ pub struct JoinedCommand {
 }
 
 pub fn joined_command(target: u32, workdir: &str, argv: &[String]) -> Result<JoinedCommand> {
-    let (program, args) = split(argv)?;
-    let namespaces = Namespaces::of(target)?;
+    let (mut command, namespaces, workdir) = prepare(target, workdir, argv)?;
     let pid_ns = File::open(format!("/proc/{target}/ns/pid")).with_context(|| format!("open /proc/{target}/ns/pid"))?;
-    let workdir = WorkDir::new(workdir)?;
-    let mut command = Command::new(program);
-    command.args(args);
     // SAFETY: only syscalls on data allocated before fork; no allocation, no locks.
     unsafe {
         command.pre_exec(move || {
@@ -93,6 +85,17 @@ pub fn joined_command(target: u32, workdir: &str, argv: &[String]) -> Result<Joi
         })
     };
     Ok(JoinedCommand { command, pid_ns })
+}
+
+/// What a command entering `target`'s namespaces needs, opened before fork: the
+/// command itself, the namespaces to join and the working directory.
+fn prepare(target: u32, workdir: &str, argv: &[String]) -> Result<(Command, Namespaces, WorkDir)> {
+    let (program, args) = split(argv)?;
+    let namespaces = Namespaces::of(target)?;
+    let workdir = WorkDir::new(workdir)?;
+    let mut command = Command::new(program);
+    command.args(args);
+    Ok((command, namespaces, workdir))
 }
 
 impl JoinedCommand {
